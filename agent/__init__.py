@@ -1,0 +1,1 @@
+"""The agent loop: context building, planning, trajectory, recording and reports."""

@@ -1,0 +1,1 @@
+"""Talking to Qwen3-VL: the wire format (model.qwen3vl) and the backends."""

@@ -1,0 +1,277 @@
+"""Parsing a Qwen3-VL reply into a Decision: the thought text and actions in screen pixels.
+
+Tolerant of what real models emit (Thinking preambles, prose around the call, a missing closing
+tag after a stop string, `arguments` as a JSON string, bare JSON, OpenAI `tool_calls`); anything
+else is a ParseError carrying the raw text and a reason, which the agent feeds back to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from actions.errors import UnknownKeyError
+from actions.keys import canonical_key
+from actions.types import (
+    Action,
+    Click,
+    Drag,
+    Finish,
+    Hotkey,
+    MoveTo,
+    ScreenGeometry,
+    Scroll,
+    TypeText,
+    Wait,
+)
+from model.qwen3vl.grid import CoordinateGrid, to_screen
+from model.types import ToolCall
+
+TOOL_NAME = "computer_use"
+_TOOL_CALL_OPEN = re.compile(r"<tool_call>", re.IGNORECASE)
+_ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_CLICKS = {
+    "left_click": ("left", 1),
+    "right_click": ("right", 1),
+    "middle_click": ("middle", 1),
+    "double_click": ("left", 2),
+    "triple_click": ("left", 3),
+}
+KNOWN_ACTIONS = frozenset(
+    [*_CLICKS, "key", "type", "mouse_move", "left_click_drag", "scroll", "hscroll", "wait"]
+    + ["terminate", "answer"]
+)
+
+
+class ParseError(ValueError):
+    """The reply holds no valid `computer_use` call. A model mistake: fed back, never a crash."""
+
+    def __init__(self, raw: str, reason: str) -> None:
+        self.raw = raw
+        self.reason = reason
+        super().__init__(reason)
+
+
+class Decision(BaseModel):
+    """A parsed reply: free text before the call, the `Action:` summary line, and actions in pixels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    thought: str
+    summary: str | None
+    actions: tuple[Action, ...]
+    raw: str
+
+    @property
+    def action(self) -> Action:
+        return self.actions[0]
+
+
+def _decode_object(text: str, start: int) -> tuple[Any, int] | None:
+    """JSON object starting at or after `start` (whitespace skipped), with its end; None if invalid."""
+    i = start
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text) or text[i] != "{":
+        return None
+    try:
+        return json.JSONDecoder().raw_decode(text, i)
+    except json.JSONDecodeError:
+        return None
+
+
+def _strip_thinking(text: str) -> str:
+    # Thinking editions: the prompt already opened <think>, so usually only the closing tag appears.
+    idx = text.rfind("</think>")
+    return text[idx + len("</think>") :] if idx >= 0 else text
+
+
+def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
+    """Call objects in `body` and where the first starts (for the thought text)."""
+    opens = list(_TOOL_CALL_OPEN.finditer(body))
+    if opens:
+        calls = []
+        for m in opens:
+            decoded = _decode_object(body, m.end())
+            if decoded is None:
+                raise ParseError(raw, "the <tool_call> block does not hold a complete JSON object")
+            calls.append(decoded[0])
+        return calls, opens[0].start()
+    # Fallback: bare JSON objects that look like a call (or like bare arguments).
+    for m in re.finditer(r"\{", body):
+        decoded = _decode_object(body, m.start())
+        if decoded and isinstance(decoded[0], dict) and ("name" in decoded[0] or "action" in decoded[0]):
+            calls, end, pos = [decoded[0]], decoded[1], m.start()
+            while (nxt := _decode_object(body, end)) is not None:
+                calls.append(nxt[0])
+                end = nxt[1]
+            return calls, pos
+    raise ParseError(raw, "no <tool_call> block and no JSON function call found in the reply")
+
+
+def _arguments(raw: str, call: Any) -> dict[str, Any]:
+    if not isinstance(call, dict):
+        raise ParseError(raw, "a tool call must be a JSON object")
+    if "name" not in call and "action" in call:
+        return call  # bare arguments without the wrapper
+    name = call.get("name")
+    if name != TOOL_NAME:
+        raise ParseError(raw, f"unknown function {name!r}; the only tool is {TOOL_NAME!r}")
+    args = call.get("arguments", call.get("parameters"))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError as e:
+            raise ParseError(raw, f"`arguments` is a string that is not valid JSON ({e.msg})") from e
+    if not isinstance(args, dict):
+        raise ParseError(raw, "`arguments` must be a JSON object")
+    return args
+
+
+def _number(raw: str, value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParseError(raw, f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
+class _Converter:
+    """Turns validated call arguments into Actions in screen pixels."""
+
+    def __init__(
+        self,
+        raw: str,
+        screen: ScreenGeometry,
+        grid: CoordinateGrid,
+        image_size: tuple[int, int] | None,
+    ) -> None:
+        self.raw, self.screen, self.grid, self.image_size = raw, screen, grid, image_size
+
+    def point(self, args: dict[str, Any], key: str = "coordinate") -> tuple[int, int]:
+        value = args.get(key)
+        if value is None:
+            raise ParseError(self.raw, f"`{args.get('action')}` needs `{key}` [x, y]")
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise ParseError(self.raw, f"`{key}` must be a list [x, y], got {value!r}")
+        x, y = (_number(self.raw, v, f"`{key}`") for v in value)
+        ex, ey = self.grid.extent(self.image_size or (self.grid.size, self.grid.size))
+        if not (0 <= x <= ex and 0 <= y <= ey):
+            raise ParseError(
+                self.raw, f"`{key}` [{x:g}, {y:g}] is outside the screen (0..{ex} x 0..{ey})"
+            )
+        return to_screen(x, y, self.screen, self.grid, self.image_size)
+
+    def optional_point(self, args: dict[str, Any], key: str) -> tuple[int | None, int | None]:
+        if args.get(key) is None:
+            return None, None
+        return self.point(args, key)
+
+    def keys(self, args: dict[str, Any]) -> tuple[str, ...]:
+        keys = args.get("keys")
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise ParseError(self.raw, f"`key` needs `keys` as a list of key names, got {keys!r}")
+        names: list[str] = []
+        for k in keys:
+            # Models sometimes write one chord as "ctrl+c"; split it unless "+" itself is meant.
+            parts = k.split("+") if "+" in k.strip("+") else [k]
+            try:
+                names += [canonical_key(p.strip() or "+") for p in parts]
+            except UnknownKeyError as e:
+                raise ParseError(self.raw, str(e)) from e
+        return tuple(names)
+
+    def convert(self, args: dict[str, Any]) -> Action:
+        action = args.get("action")
+        if not isinstance(action, str):
+            raise ParseError(self.raw, "`arguments` has no `action` string")
+        if action not in KNOWN_ACTIONS:
+            raise ParseError(self.raw, f"unknown action {action!r}; known: {', '.join(sorted(KNOWN_ACTIONS))}")
+        if action in _CLICKS:
+            button, count = _CLICKS[action]
+            x, y = self.point(args)
+            return Click(x=x, y=y, button=button, count=count)  # type: ignore[arg-type]
+        if action == "mouse_move":
+            x, y = self.point(args)
+            return MoveTo(x=x, y=y)
+        if action == "left_click_drag":
+            x, y = self.point(args)
+            sx, sy = self.optional_point(args, "start_coordinate")
+            return Drag(x=x, y=y, start_x=sx, start_y=sy)
+        if action in ("scroll", "hscroll"):
+            amount = round(_number(self.raw, args.get("pixels"), "`pixels`"))
+            px, py = self.optional_point(args, "coordinate")
+            if action == "scroll":
+                return Scroll(dy=amount, x=px, y=py)
+            return Scroll(dx=amount, x=px, y=py)
+        if action == "type":
+            text = args.get("text")
+            if not isinstance(text, str) or not text:
+                raise ParseError(self.raw, "`type` needs a non-empty `text` string")
+            return TypeText(text=text)
+        if action == "key":
+            return Hotkey(keys=self.keys(args))
+        if action == "wait":
+            seconds = args.get("time", 1.0)
+            return Wait(seconds=min(max(_number(self.raw, seconds, "`time`"), 0.0), 60.0))
+        if action == "answer":
+            text = args.get("text")
+            if not isinstance(text, str):
+                raise ParseError(self.raw, "`answer` needs a `text` string")
+            return Finish(status="success", answer=text)
+        status = args.get("status")
+        if status not in ("success", "failure"):
+            raise ParseError(self.raw, f"`terminate` needs `status` success or failure, got {status!r}")
+        return Finish(status=status)
+
+
+def _merge_answers(actions: list[Action], summary: str | None) -> list[Action]:
+    """`answer` then `terminate` in one reply is one Finish; a bare failure explains itself."""
+    merged: list[Action] = []
+    for a in actions:
+        prev = merged[-1] if merged else None
+        if isinstance(a, Finish) and isinstance(prev, Finish) and prev.answer and not a.answer:
+            merged[-1] = Finish(status=a.status, answer=prev.answer)
+        else:
+            merged.append(a)
+    last = merged[-1]
+    if isinstance(last, Finish) and last.status == "failure" and not last.answer and summary:
+        merged[-1] = Finish(status="failure", answer=summary)
+    # Nothing after a Finish can run.
+    for i, a in enumerate(merged):
+        if isinstance(a, Finish):
+            return merged[: i + 1]
+    return merged
+
+
+def parse_reply(
+    raw: str,
+    screen: ScreenGeometry,
+    grid: CoordinateGrid = CoordinateGrid(),
+    image_size: tuple[int, int] | None = None,
+    tool_calls: Sequence[ToolCall] = (),
+) -> Decision:
+    """Parse one reply. `image_size` is the (width, height) the model saw (absolute mode only)."""
+    if not isinstance(raw, str):
+        raise ParseError(repr(raw), "the reply is not text")
+    body = _strip_thinking(raw)
+    if tool_calls:
+        calls: list[Any] = [{"name": c.name, "arguments": c.arguments} for c in tool_calls]
+        first = len(body)
+    else:
+        calls, first = _find_calls(raw, body)
+    converter = _Converter(raw, screen, grid, image_size)
+    try:
+        actions = [converter.convert(_arguments(raw, c)) for c in calls]
+    except (ValidationError, ValueError) as e:
+        if isinstance(e, ParseError):
+            raise
+        raise ParseError(raw, f"invalid arguments: {e}") from e
+    thought = body[:first].strip()
+    m = _ACTION_LINE.search(thought)
+    summary = m.group(1).strip() if m else None
+    return Decision(thought=thought, summary=summary, actions=tuple(_merge_answers(actions, summary)), raw=raw)

@@ -1,0 +1,65 @@
+"""Qwen3-VL image budget: smart_resize with factor 32 (patch 16 x merge 2) and visual-token counts."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from pydantic import Field, model_validator
+
+from actions.types import Frozen
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+FACTOR = 32  # patch_size 16 x spatial_merge_size 2
+PIXELS_PER_TOKEN = FACTOR * FACTOR
+
+
+class PixelBudget(Frozen):
+    """Bounds on the resized screenshot's area, in model pixels (defaults: Qwen's cookbook)."""
+
+    min_pixels: int = Field(default=3136, gt=0)
+    max_pixels: int = Field(default=12_845_056, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PixelBudget:
+        if self.min_pixels > self.max_pixels:
+            raise ValueError(f"min_pixels {self.min_pixels} exceeds max_pixels {self.max_pixels}")
+        return self
+
+
+def smart_resize(height: int, width: int, budget: PixelBudget = PixelBudget()) -> tuple[int, int]:
+    """(height, width) rounded to multiples of 32 with the area inside the budget, aspect kept."""
+    if height <= 0 or width <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(f"aspect ratio of {width}x{height} exceeds 200")
+    h_bar = max(FACTOR, round(height / FACTOR) * FACTOR)
+    w_bar = max(FACTOR, round(width / FACTOR) * FACTOR)
+    if h_bar * w_bar > budget.max_pixels:
+        beta = math.sqrt((height * width) / budget.max_pixels)
+        h_bar = max(FACTOR, math.floor(height / beta / FACTOR) * FACTOR)
+        w_bar = max(FACTOR, math.floor(width / beta / FACTOR) * FACTOR)
+    elif h_bar * w_bar < budget.min_pixels:
+        beta = math.sqrt(budget.min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / FACTOR) * FACTOR
+        w_bar = math.ceil(width * beta / FACTOR) * FACTOR
+    return h_bar, w_bar
+
+
+def visual_tokens(height: int, width: int, budget: PixelBudget = PixelBudget()) -> int:
+    """Tokens the LLM sees for one image of this size (after the 2x2 merge)."""
+    h, w = smart_resize(height, width, budget)
+    return (h * w) // PIXELS_PER_TOKEN
+
+
+def resize_for_model(image: Image.Image, budget: PixelBudget = PixelBudget()) -> Image.Image:
+    """The screenshot at the size the model sees; the processor's own resize is then a no-op."""
+    from PIL import Image as PILImage
+
+    h, w = smart_resize(image.height, image.width, budget)
+    rgb = image.convert("RGB") if image.mode != "RGB" else image
+    if (w, h) == rgb.size:
+        return rgb
+    return rgb.resize((w, h), PILImage.Resampling.BICUBIC)

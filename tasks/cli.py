@@ -1,0 +1,33 @@
+"""The `qwen-agent` command line (composition root). Heavy modules are imported inside commands so
+that `--help` works with no display and without torch, transformers, pyautogui or playwright.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tasks.cli_common import console_error, exit_on_error
+from tasks.cli_inspect import inspect_app
+
+app = typer.Typer(
+    name="qwen-agent",
+    help="A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inspect_app, name="inspect")
+
+
+def main() -> None:
+    """Console entry point: our own errors print one clear line instead of a traceback."""
+    with exit_on_error():
+        app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["app", "console_error", "main"]
