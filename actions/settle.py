@@ -1,0 +1,67 @@
+"""Settle detection: after an action, wait until the screen stops changing instead of sleeping.
+
+The screen counts as settled once consecutive frames differ by less than `threshold` (fraction of
+thumbnail bytes that changed) for `quiet_ms`; `cap_ms` bounds the wait for animated screens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pydantic import Field
+
+from actions.types import Frozen
+
+
+class SettleOptions(Frozen):
+    """Timings in milliseconds; threshold is the fraction of changed thumbnail bytes that still counts as still."""
+
+    threshold: float = Field(default=0.002, ge=0, le=1)
+    quiet_ms: float = Field(default=120, ge=0)
+    cap_ms: float = Field(default=3000, ge=0)
+    interval_ms: float = Field(default=30, gt=0)
+
+
+class SettleReport(Frozen):
+    """How long the wait took, whether the screen really went still, and how many frames it took."""
+
+    ms: float
+    settled: bool
+    frames: int
+
+
+def frame_difference(a: bytes, b: bytes) -> float:
+    """Fraction of byte positions that differ (1.0 when the frames have different sizes)."""
+    if len(a) != len(b) or not a:
+        return 1.0
+    if a == b:
+        return 0.0
+    # A per-byte tolerance of 8 ignores cursor blink antialiasing and JPEG-like noise.
+    changed = sum(1 for x, y in zip(a, b, strict=True) if abs(x - y) > 8)
+    return changed / len(a)
+
+
+def wait_for_settle(
+    capture: Callable[[], bytes],
+    options: SettleOptions = SettleOptions(),
+    clock: Callable[[], float] = time.perf_counter,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SettleReport:
+    """Poll `capture` (a cheap frame signature, e.g. a small grayscale thumbnail) until still."""
+    start = clock()
+    previous = capture()
+    frames = 1
+    still_since = start
+    while True:
+        elapsed_ms = (clock() - start) * 1000
+        if (clock() - still_since) * 1000 >= options.quiet_ms:
+            return SettleReport(ms=elapsed_ms, settled=True, frames=frames)
+        if elapsed_ms >= options.cap_ms:
+            return SettleReport(ms=elapsed_ms, settled=False, frames=frames)
+        sleep(options.interval_ms / 1000)
+        current = capture()
+        frames += 1
+        if frame_difference(previous, current) > options.threshold:
+            still_since = clock()
+        previous = current
