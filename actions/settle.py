@@ -15,7 +15,7 @@ from actions.types import Frozen
 
 
 class SettleOptions(Frozen):
-    """Timings in milliseconds; threshold is the fraction of changed thumbnail bytes that still counts as still."""
+    """Timings in milliseconds; `threshold`: fraction of changed thumbnail bytes still counted as still."""
 
     threshold: float = Field(default=0.002, ge=0, le=1)
     quiet_ms: float = Field(default=120, ge=0)

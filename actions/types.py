@@ -73,7 +73,7 @@ class Hotkey(Frozen):
 
 
 class Scroll(Frozen):
-    """Turn the wheel: `dy` notches (positive = up), `dx` notches (positive = right), at (x, y) or the pointer."""
+    """Turn the wheel: `dy` notches (+ = up), `dx` notches (+ = right), at (x, y) or at the pointer."""
 
     kind: Literal["scroll"] = "scroll"
     dx: int = Field(default=0, ge=-100, le=100)

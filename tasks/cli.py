@@ -4,8 +4,6 @@ that `--help` works with no display and without torch, transformers, pyautogui o
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from tasks.cli_common import console_error, exit_on_error
@@ -28,6 +26,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()
 
 __all__ = ["app", "console_error", "main"]

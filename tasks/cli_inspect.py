@@ -18,7 +18,8 @@ inspect_app = typer.Typer(
 ScreenOpt = Annotated[str, typer.Option("--screen", help="Logical screen size WIDTHxHEIGHT.")]
 GridOpt = Annotated[int, typer.Option("--grid", help="Coordinate grid size (1000; 999 for OSWorld).")]
 AbsoluteOpt = Annotated[
-    bool, typer.Option("--absolute", help="Absolute pixels of the resized image (Qwen2.5-VL style).")
+    bool,
+    typer.Option("--absolute", help="Absolute pixels of the resized image (Qwen2.5-VL style)."),
 ]
 MaxPixelsOpt = Annotated[int, typer.Option("--max-pixels", help="Largest screenshot area the model sees.")]
 
@@ -46,7 +47,9 @@ def inspect_prompt(
 
     geometry = parse_screen(screen)
     g, budget = _settings(grid, absolute, max_pixels)
-    h, w = smart_resize(round(geometry.height * geometry.scale), round(geometry.width * geometry.scale), budget)
+    h, w = smart_resize(
+        round(geometry.height * geometry.scale), round(geometry.width * geometry.scale), budget
+    )
     typer.echo(system_prompt(g, (w, h), response_format=not no_response_format))
 
 

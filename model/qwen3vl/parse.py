@@ -42,8 +42,18 @@ _CLICKS = {
     "triple_click": ("left", 3),
 }
 KNOWN_ACTIONS = frozenset(
-    [*_CLICKS, "key", "type", "mouse_move", "left_click_drag", "scroll", "hscroll", "wait"]
-    + ["terminate", "answer"]
+    [
+        *_CLICKS,
+        "key",
+        "type",
+        "mouse_move",
+        "left_click_drag",
+        "scroll",
+        "hscroll",
+        "wait",
+        "terminate",
+        "answer",
+    ]
 )
 
 
@@ -159,9 +169,7 @@ class _Converter:
         x, y = (_number(self.raw, v, f"`{key}`") for v in value)
         ex, ey = self.grid.extent(self.image_size or (self.grid.size, self.grid.size))
         if not (0 <= x <= ex and 0 <= y <= ey):
-            raise ParseError(
-                self.raw, f"`{key}` [{x:g}, {y:g}] is outside the screen (0..{ex} x 0..{ey})"
-            )
+            raise ParseError(self.raw, f"`{key}` [{x:g}, {y:g}] is outside the screen (0..{ex} x 0..{ey})")
         return to_screen(x, y, self.screen, self.grid, self.image_size)
 
     def optional_point(self, args: dict[str, Any], key: str) -> tuple[int | None, int | None]:
@@ -190,11 +198,13 @@ class _Converter:
         if not isinstance(action, str):
             raise ParseError(self.raw, "`arguments` has no `action` string")
         if action not in KNOWN_ACTIONS:
-            raise ParseError(self.raw, f"unknown action {action!r}; known: {', '.join(sorted(KNOWN_ACTIONS))}")
+            raise ParseError(
+                self.raw, f"unknown action {action!r}; known: {', '.join(sorted(KNOWN_ACTIONS))}"
+            )
         if action in _CLICKS:
             button, count = _CLICKS[action]
             x, y = self.point(args)
-            return Click(x=x, y=y, button=button, count=count)  # type: ignore[arg-type]
+            return Click(x=x, y=y, button=button, count=count)
         if action == "mouse_move":
             x, y = self.point(args)
             return MoveTo(x=x, y=y)
@@ -274,4 +284,6 @@ def parse_reply(
     thought = body[:first].strip()
     m = _ACTION_LINE.search(thought)
     summary = m.group(1).strip() if m else None
-    return Decision(thought=thought, summary=summary, actions=tuple(_merge_answers(actions, summary)), raw=raw)
+    return Decision(
+        thought=thought, summary=summary, actions=tuple(_merge_answers(actions, summary)), raw=raw
+    )

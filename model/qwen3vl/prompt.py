@@ -75,9 +75,7 @@ def system_prompt(
 
     `image_size` (width, height of the resized screenshot) matters only in absolute mode.
     """
-    function_json = json.dumps(
-        computer_use_function(grid.resolution_text(image_size)), ensure_ascii=False
-    )
+    function_json = json.dumps(computer_use_function(grid.resolution_text(image_size)), ensure_ascii=False)
     text = render_template("system.txt", function_json=function_json)
     if response_format:
         text += "\n\n" + load_prompt("response_format.txt")
@@ -120,9 +118,7 @@ class ProtocolSettings(BaseModel):
 def user_text(context: PromptContext) -> str:
     """The instruction block: task, plan, and one line per older step (OSWorld Qwen3-VL agent wording)."""
     plan_block = (
-        render_template(
-            "plan_block.txt", plan="\n".join(f"{i}. {s}" for i, s in enumerate(context.plan, 1))
-        )
+        render_template("plan_block.txt", plan="\n".join(f"{i}. {s}" for i, s in enumerate(context.plan, 1)))
         if context.plan
         else ""
     )

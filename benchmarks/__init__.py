@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios printed by `make bench`; never asserted in tests."""
