@@ -131,7 +131,7 @@ def _processor(tok: Any, budget: PixelBudget) -> Any:
         size=size,
     )
     video = Qwen3VLVideoProcessor(patch_size=16, temporal_patch_size=2, merge_size=2)
-    return Qwen3VLProcessor(
+    return Qwen3VLProcessor(  # type: ignore[no-untyped-call]
         image_processor=image, tokenizer=tok, video_processor=video, chat_template=CHAT_TEMPLATE
     )
 
@@ -153,9 +153,9 @@ def build_tiny_qwen3vl(
     config = _config(tok, moe)
     torch.manual_seed(seed)
     cls = Qwen3VLMoeForConditionalGeneration if moe else Qwen3VLForConditionalGeneration
-    model = cls(config).eval()
+    model = cls(config).eval()  # type: ignore[no-untyped-call]
     # Real checkpoints ship Qwen's sampling defaults; greedy decoding must override them.
-    model.generation_config = GenerationConfig(
+    model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
         eos_token_id=[tok.convert_tokens_to_ids("<|im_end|>"), tok.convert_tokens_to_ids("<|endoftext|>")],
         pad_token_id=tok.pad_token_id,
         do_sample=True,

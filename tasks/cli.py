@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import typer
 
+from tasks.cli_calibrate import calibrate_command
 from tasks.cli_common import console_error, exit_on_error
+from tasks.cli_eval import eval_command
 from tasks.cli_inspect import inspect_app
+from tasks.cli_run import run_command
 
 app = typer.Typer(
     name="qwen-agent",
@@ -17,6 +20,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(inspect_app, name="inspect")
+app.command("run")(run_command)
+app.command("eval")(eval_command)
+app.command("calibrate")(calibrate_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"qwen-agent {version('qwen3vl-desk-agent')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model."""
 
 
 def main() -> None:

@@ -1,0 +1,326 @@
+"""The browser environment: Playwright driving Chromium, one viewport as the observed screen.
+
+Frames: action coordinates are CSS pixels of the viewport. Screenshots are CSS-pixel sized by default
+(geometry.scale 1 at any device scale factor); `screenshot_frame="device"` returns device pixels with
+geometry.scale = device_scale_factor. Either way a click at (x, y) hits what the screenshot shows there.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from actions.browser_settle import NetworkTracker, PageSettler
+from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
+from actions.domains import DomainPolicy
+from actions.environment import EnvironmentBase
+from actions.errors import EnvironmentClosed
+from actions.keys import key_names
+from actions.secrets import resolve_secrets
+from actions.settle import SettleOptions, SettleReport
+from actions.types import (
+    Action,
+    Blocked,
+    Click,
+    Drag,
+    ElementInfo,
+    Executed,
+    Failed,
+    Finish,
+    Frozen,
+    Hotkey,
+    MoveTo,
+    Observation,
+    Outcome,
+    ScreenGeometry,
+    Scroll,
+    TypeText,
+    Wait,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+
+_PROBE_JS = (Path(__file__).with_name("page_probe.js")).read_text(encoding="utf-8")
+
+
+class BrowserOptions(Frozen):
+    """How to start the browser. Sizes are CSS pixels; `scroll_step_px` is one wheel notch."""
+
+    start_url: str | None = None
+    headless: bool = True
+    viewport: tuple[int, int] = (1280, 800)
+    device_scale_factor: float = Field(default=1.0, gt=0)
+    executable_path: str | None = None
+    allow_domains: tuple[str, ...] = ()
+    deny_domains: tuple[str, ...] = ()
+    settle: SettleOptions = SettleOptions()
+    screenshot_frame: Literal["css", "device"] = "css"
+    image_format: Literal["jpeg", "png"] = "jpeg"
+    jpeg_quality: int = Field(default=90, ge=1, le=100)
+    scroll_step_px: int = Field(default=100, gt=0)
+    navigation_timeout_ms: float = Field(default=30_000, gt=0)
+
+
+def _closed_error(what: str) -> EnvironmentClosed:
+    return EnvironmentClosed(
+        f"{what}: the browser environment cannot act any more; start a new one "
+        "(or call reset() if only the tabs were closed)"
+    )
+
+
+class BrowserEnvironment(EnvironmentBase):
+    """A Chromium page as the agent's screen; follows new tabs to the newest one."""
+
+    name = "browser"
+
+    def __init__(self, options: BrowserOptions | None = None) -> None:
+        self.options = options or BrowserOptions()
+        self.policy = DomainPolicy(allow=self.options.allow_domains, deny=self.options.deny_domains)
+        self.executable_path = find_chromium(self.options.executable_path)
+        self._playwright: Playwright | None = acquire_playwright()
+        self._closed = False
+        try:
+            self._browser: Browser = launch_chromium(
+                self._playwright, self.executable_path, self.options.headless
+            )
+        except BaseException:
+            release_playwright()
+            self._playwright = None
+            raise
+        self._browser.on("disconnected", lambda _b: self._mark_closed())
+        self._context: BrowserContext | None = None
+        self._pages: list[Page] = []
+        self._blocked: list[tuple[str, str]] = []  # (url, reason) of navigations stopped by the policy
+        self._pointer = (0, 0)
+        self._settler: PageSettler | None = None
+        self.reset()
+
+    # ----- lifecycle -------------------------------------------------------------------------
+
+    def _mark_closed(self) -> None:
+        self._closed = True
+
+    def reset(self) -> None:
+        """A fresh context (no cookies, one tab) at the start URL."""
+        self._ensure_open()
+        if self._context is not None:
+            self._context.close()
+        w, h = self.options.viewport
+        self._context = self._browser.new_context(
+            viewport={"width": w, "height": h},
+            device_scale_factor=self.options.device_scale_factor,
+            # Service workers can fetch behind the route handler's back.
+            service_workers="block" if self.policy.active else "allow",
+        )
+        self._context.set_default_navigation_timeout(self.options.navigation_timeout_ms)
+        self._network = NetworkTracker(self._context)
+        self._pages = []
+        self._settler = None
+        self._context.on("page", self._on_page)
+        if self.policy.active:
+            self._context.route("**/*", self._route)
+        self._context.new_page()
+        self._pointer = (0, 0)
+        if self.options.start_url:
+            self.goto(self.options.start_url)
+
+    def close(self) -> None:
+        """Close the browser and the Playwright driver; safe to call twice."""
+        if self._playwright is None:
+            return
+        try:
+            if not self._closed:
+                self._browser.close()
+        except Exception:  # already gone: nothing left to release
+            pass
+        release_playwright()
+        self._playwright = None
+        self._closed = True
+
+    def _ensure_open(self) -> None:
+        if self._closed or self._playwright is None or not self._browser.is_connected():
+            raise _closed_error("the browser was closed")
+
+    # ----- tabs ------------------------------------------------------------------------------
+
+    def _on_page(self, page: Page) -> None:
+        self._pages.append(page)
+        page.on("close", lambda p: self._pages.remove(p) if p in self._pages else None)
+
+    @property
+    def pages(self) -> list[Page]:
+        """All open tabs, oldest first."""
+        return [p for p in self._pages if not p.is_closed()]
+
+    @property
+    def page(self) -> Page:
+        """The active tab: the newest open one."""
+        self._ensure_open()
+        pages = self.pages
+        if not pages:
+            raise _closed_error("every tab was closed")
+        return pages[-1]
+
+    def open_tabs(self, urls: list[str] | tuple[str, ...]) -> None:
+        """Open each URL in a new tab (the last becomes active), as an evaluation setup step."""
+        assert self._context is not None
+        for url in urls:
+            self._context.new_page()
+            self.goto(url)
+
+    def goto(self, url: str) -> Outcome:
+        """Load `url` in the active tab and wait for it to settle; Blocked when the policy forbids it."""
+        reason = self.policy.verdict(url)
+        if reason:
+            return Blocked(rule="domain", reason=f"navigation to {url} is blocked: {reason}")
+        try:
+            self.page.goto(url, wait_until="load")
+        except Exception as e:
+            self._raise_if_closed(e)
+            return Failed(reason=f"could not load {url}: {str(e).splitlines()[0]}")
+        return Executed(settle_ms=self._settle().ms)
+
+    def evaluate(self, js: str, arg: Any = None) -> Any:
+        """Run JavaScript in the active tab and return its JSON-able result."""
+        return self.page.evaluate(js, arg)
+
+    # ----- observing -------------------------------------------------------------------------
+
+    def observe(self) -> Observation:
+        """Screenshot of the viewport with its geometry, URL and title."""
+        from PIL import Image
+
+        page = self.page
+        device = self.options.screenshot_frame == "device"
+        fmt = self.options.image_format
+        try:
+            data = page.screenshot(
+                type=fmt,
+                quality=self.options.jpeg_quality if fmt == "jpeg" else None,
+                scale="device" if device else "css",
+                caret="initial",
+                animations="allow",
+            )
+            title = page.title()
+        except Exception as e:
+            self._raise_if_closed(e)
+            raise
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+        w, h = self.options.viewport
+        geometry = ScreenGeometry(
+            width=w, height=h, scale=self.options.device_scale_factor if device else 1.0
+        )
+        return Observation(image=image, geometry=geometry, url=page.url, title=title)
+
+    def element_at(self, x: int, y: int) -> ElementInfo | None:
+        """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it."""
+        found = self.page.evaluate(_PROBE_JS, [x, y])
+        if not found:
+            return None
+        found["bbox"] = tuple(found["bbox"])
+        return ElementInfo(**found)
+
+    # ----- acting ----------------------------------------------------------------------------
+
+    def execute(self, action: Action) -> Outcome:
+        """Perform one action, then wait for network, navigation and frames to settle."""
+        page = self.page
+        opened_before = set(map(id, self.pages))
+        self._blocked.clear()
+        try:
+            problem = self._perform(page, action)
+            if problem is not None:
+                return problem
+            if isinstance(action, Finish):
+                return Executed(detail="finished")
+            report = self._settle()
+        except EnvironmentClosed:
+            raise
+        except Exception as e:
+            self._raise_if_closed(e)
+            return Failed(reason=f"{type(action).__name__} failed: {str(e).splitlines()[0]}")
+        if self._blocked:
+            url, reason = self._blocked[0]
+            # A target=_blank link to a blocked site leaves an empty tab behind; close it.
+            for p in self.pages:
+                if id(p) not in opened_before and p.url in ("about:blank", ""):
+                    p.close()
+            return Blocked(rule="domain", reason=f"navigation to {url} was blocked: {reason}")
+        new_tab = self.page if id(self.page) not in opened_before else None
+        detail = f"switched to the new tab {new_tab.url}" if new_tab is not None else None
+        return Executed(settle_ms=round(report.ms, 1), detail=detail)
+
+    def _perform(self, page: Page, action: Action) -> Outcome | None:
+        """Send the input; an Outcome only when the action cannot be performed at all."""
+        point = getattr(action, "x", None), getattr(action, "y", None)
+        if point[0] is not None and point[1] is not None:
+            w, h = self.options.viewport
+            if not (0 <= point[0] < w and 0 <= point[1] < h):
+                return Failed(reason=f"({point[0]}, {point[1]}) is outside the {w}x{h} viewport")
+        mouse, keyboard = page.mouse, page.keyboard
+        match action:
+            case Click(x=x, y=y, button=button, count=count):
+                mouse.click(x, y, button=button, click_count=count)
+                self._pointer = (x, y)
+            case MoveTo(x=x, y=y):
+                mouse.move(x, y)
+                self._pointer = (x, y)
+            case Drag(x=x, y=y, start_x=sx, start_y=sy):
+                start = (sx, sy) if sx is not None and sy is not None else self._pointer
+                mouse.move(*start)
+                mouse.down()
+                # Intermediate moves: pages (and HTML5 drag and drop) need to see motion, not a jump.
+                distance = max(abs(x - start[0]), abs(y - start[1]))
+                mouse.move(x, y, steps=max(5, min(25, distance // 20)))
+                mouse.up()
+                self._pointer = (x, y)
+            case Scroll(dx=dx, dy=dy, x=x, y=y):
+                if x is not None and y is not None:
+                    mouse.move(x, y)
+                    self._pointer = (x, y)
+                step = self.options.scroll_step_px
+                # Our dy > 0 means up; the wheel's positive deltaY scrolls down.
+                mouse.wheel(dx * step, -dy * step)
+            case TypeText(text=text):
+                # Secrets are resolved only here, just before the input call (never logged).
+                keyboard.type(resolve_secrets(text))
+            case Hotkey(keys=keys):
+                names = [key_names(k).playwright for k in keys]
+                for name in names:
+                    keyboard.down(name)
+                for name in reversed(names):
+                    keyboard.up(name)
+            case Wait(seconds=seconds):
+                page.wait_for_timeout(seconds * 1000)
+            case Finish():
+                pass
+        return None
+
+    def _settle(self) -> SettleReport:
+        page = self.page
+        if self._settler is None or self._settler.page is not page:
+            self._settler = PageSettler(page, self._network, self.options.settle)
+        return self._settler.wait()
+
+    def _route(self, route: Route) -> None:
+        request = route.request
+        reason = self.policy.verdict(request.url)
+        if reason is None:
+            route.continue_()
+            return
+        if request.is_navigation_request():
+            self._blocked.append((request.url, reason))
+            # "aborted" cancels the navigation quietly: the page stays instead of an error page.
+            route.abort("aborted")
+        else:
+            route.abort("blockedbyclient")
+
+    def _raise_if_closed(self, error: Exception) -> None:
+        text = str(error)
+        if self._closed or "has been closed" in text or "Target closed" in text:
+            self._closed = self._closed or not self._browser.is_connected()
+            raise _closed_error("the browser or its page was closed") from error

@@ -1,0 +1,204 @@
+"""Input injection on one X display: pyautogui (XTEST) for pointer and keys, xdotool for text.
+
+pyautogui opens its X connection from $DISPLAY when first imported and keeps it in a module
+global, so it would drive whatever display was current at import time. We import it with DISPLAY
+pointing at our display and then point its connection (`pyautogui._pyautogui_x11._display`) at
+this object's own Xlib connection before every call: several displays in one process then work.
+Settings, deliberately: PAUSE = 0 (we wait for the screen to settle instead of sleeping 100 ms per
+call) and FAILSAFE = False (corners are legitimate click targets; the KillSwitch stops the agent).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, Literal
+
+from actions.errors import EnvironmentUnavailable
+from actions.keys import is_modifier, key_names
+from actions.types import MouseButton
+
+TypingMethod = Literal["auto", "xdotool", "clipboard"]
+"""auto: ASCII runs with `xdotool type`, every other run pasted through the clipboard (restored
+afterwards). `xdotool type` of a character missing from the keymap remaps a spare keycode for a
+moment, and apps that read the event after the mapping is reverted drop it (seen: 'café' -> 'caf')."""
+
+
+def _import_pyautogui(display: str) -> ModuleType:
+    """Import pyautogui with DISPLAY set to `display` for the import only (it reads it then)."""
+    if "pyautogui" not in sys.modules:
+        previous = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = display
+        try:
+            import pyautogui  # noqa: F401  (import for its side effect of binding a display)
+        except Exception as exc:  # pyautogui raises a zoo of errors for a bad display
+            raise EnvironmentUnavailable(
+                f"pyautogui could not open display {display}: {exc}; check that the X server runs"
+            ) from exc
+        finally:
+            if previous is None:
+                os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = previous
+    return sys.modules["pyautogui"]
+
+
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise EnvironmentUnavailable(
+            f"{name} is not installed: install it with `sudo apt-get install {package}`"
+        )
+    return path
+
+
+def _runs(line: str, typing: TypingMethod) -> list[str]:
+    """Split a line into maximal ASCII / non-ASCII runs (auto), or keep it whole."""
+    if typing != "auto":
+        return [line] if line else []
+    runs: list[str] = []
+    for char in line:
+        if runs and runs[-1][-1].isascii() == char.isascii():
+            runs[-1] += char
+        else:
+            runs.append(char)
+    return runs
+
+
+class X11Input:
+    """Pointer, keys and text for one display; all points are X root-window pixels."""
+
+    def __init__(
+        self, display: str, typing: TypingMethod = "auto", type_delay_ms: int = 8
+    ) -> None:
+        from Xlib.display import Display
+
+        self.display = display
+        self.typing = typing
+        self.type_delay_ms = type_delay_ms
+        self._env = {**os.environ, "DISPLAY": display}
+        self._xlib: Any = Display(display)
+        self._xdotool = _tool("xdotool", "xdotool")
+
+    def _pg(self) -> Any:
+        pg = _import_pyautogui(self.display)
+        pg.PAUSE = 0.0
+        pg.FAILSAFE = False
+        pg._pyautogui_x11._display = self._xlib
+        return pg
+
+    def close(self) -> None:
+        self._xlib.close()
+
+    # -- pointer -----------------------------------------------------------------------------
+    def move(self, x: int, y: int) -> None:
+        self._pg().moveTo(x, y)
+
+    def position(self) -> tuple[int, int]:
+        pointer = self._xlib.screen().root.query_pointer()
+        return int(pointer.root_x), int(pointer.root_y)
+
+    def click(self, x: int, y: int, button: MouseButton = "left", count: int = 1) -> None:
+        # interval 0: the presses come well inside any toolkit's double-click time (Tk: 500 ms).
+        self._pg().click(x, y, clicks=count, interval=0.0, button=button)
+
+    def drag(self, start: tuple[int, int] | None, end: tuple[int, int], steps: int = 12) -> None:
+        """Press at `start` (the pointer when None), move in `steps` motions, release at `end`."""
+        pg = self._pg()
+        if start is not None:
+            pg.moveTo(*start)
+        sx, sy = self.position()
+        pg.mouseDown(sx, sy, button="left")
+        # Toolkits start a drag only after motion events with the button held; a few ms apart
+        # so that they are not coalesced into one jump.
+        for i in range(1, steps + 1):
+            time.sleep(0.004)
+            pg.moveTo(round(sx + (end[0] - sx) * i / steps), round(sy + (end[1] - sy) * i / steps))
+        pg.mouseUp(end[0], end[1], button="left")
+
+    def scroll(self, dx: int, dy: int, at: tuple[int, int] | None) -> None:
+        """Wheel notches: dy > 0 up (X button 4), dx > 0 right (X button 7)."""
+        pg = self._pg()
+        if at is not None:
+            pg.moveTo(*at)
+        if dy:
+            pg.scroll(dy)
+        if dx:
+            pg.hscroll(dx)
+
+    # -- keyboard ----------------------------------------------------------------------------
+    def hotkey(self, keys: tuple[str, ...]) -> None:
+        """Press canonical keys in order and release them in reverse (one key: a plain press)."""
+        pg = self._pg()
+        names = [key_names(k).pyautogui for k in keys]
+        if len(names) == 1 and not is_modifier(keys[0]):
+            pg.press(names[0])
+            return
+        pg.hotkey(*names, interval=0.0)
+
+    def type_text(self, text: str, after_paste: Callable[[], object] = lambda: None) -> None:
+        """Type any Unicode text at the keyboard focus; newlines become Return presses.
+
+        `after_paste` (clipboard method) waits until the app has pasted, e.g. a settle wait.
+        """
+        lines = text.split("\n")
+        for index, line in enumerate(lines):
+            for run in _runs(line, self.typing):
+                if run.isascii() and self.typing != "clipboard":
+                    self._xdotool_type(run)
+                else:
+                    self._paste(run, after_paste)
+            if index < len(lines) - 1:
+                self._pg().press("enter")
+
+    def _xdotool_type(self, text: str) -> None:
+        # Text goes through stdin, never argv: argv is readable by every user in /proc.
+        done = subprocess.run(
+            [self._xdotool, "type", "--clearmodifiers", "--delay", str(self.type_delay_ms),
+             "--file", "-"],
+            input=text.encode(), env=self._env, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise EnvironmentUnavailable(f"xdotool type failed: {done.stderr.decode().strip()}")
+
+    # -- clipboard ---------------------------------------------------------------------------
+    def _xclip(self, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        xclip = _tool("xclip", "xclip")
+        return subprocess.run(
+            [xclip, "-selection", "clipboard", *args],
+            input=data, env=self._env, capture_output=True, timeout=10, check=False,
+        )  # fmt: skip
+
+    def read_clipboard(self) -> str | None:
+        """The CLIPBOARD selection as UTF-8 text, or None when nobody owns it."""
+        done = self._xclip("-o", "-t", "UTF8_STRING")
+        return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
+
+    def write_clipboard(self, text: str) -> None:
+        # xclip forks a child that serves the selection until another client takes it over; that
+        # child inherits stdout/stderr, so they must not be pipes we wait on.
+        done = subprocess.run(
+            [_tool("xclip", "xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING"],
+            input=text.encode(), env=self._env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, timeout=10, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise EnvironmentUnavailable(f"xclip could not set the clipboard on {self.display}")
+
+    def _paste(self, text: str, wait: Callable[[], object]) -> None:
+        """Paste via the clipboard with ctrl+v, then put the user's clipboard back."""
+        saved = self.read_clipboard()
+        self.write_clipboard(text)
+        try:
+            self.hotkey(("ctrl", "v"))
+            # The app fetches the selection asynchronously: restore only once it has pasted.
+            self._xlib.sync()
+            wait()
+        finally:
+            # Never leave typed text (possibly a secret) in the clipboard.
+            self.write_clipboard(saved if saved is not None else "")

@@ -1,0 +1,359 @@
+"""The agent loop: observe -> build context -> predict -> check policy -> execute -> settle -> record,
+until the model finishes, a budget runs out, a blocker is explained, or the user stops it.
+
+Model mistakes (unparseable replies, blocked or failed actions, no visible effect) become feedback
+on the next step; our own failures (model or environment unavailable) are recorded, then raised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from actions.environment import Environment
+from actions.errors import StopRequested
+from actions.safety import Confirmer, ConsoleConfirmer, SafetyPolicy
+from actions.types import (
+    Action,
+    Blocked,
+    Click,
+    Executed,
+    Finish,
+    Observation,
+    Outcome,
+    describe_action,
+)
+from agent.context import build_context, token_usage
+from agent.detection import RepeatTracker, expects_change, screen_changed, signature
+from agent.explain import Evidence, element_evidence, explain
+from agent.observers import RunObserver
+from agent.options import AgentOptions
+from agent.planner import make_plan
+from agent.trajectory import RunResult, RunStatus, Step, Timing
+from model.backend import ModelBackend
+from model.qwen3vl import ParseError, parse_reply, render, smart_resize
+
+
+class StopSignal(Protocol):
+    """A kill switch: `check()` raises StopRequested once the user asked to stop."""
+
+    def check(self) -> None: ...
+
+
+class _End(Exception):
+    """Internal: the run is over with this status (raised inside a step, caught by the loop)."""
+
+    def __init__(self, status: RunStatus, answer: str | None = None, explanation: str | None = None):
+        self.status, self.answer, self.explanation = status, answer, explanation
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+FEEDBACK_PARSE = (
+    "Your reply could not be parsed ({reason}). Reply with an `Action:` line and exactly one "
+    "<tool_call> block holding the computer_use JSON."
+)
+FEEDBACK_NO_EFFECT = "The screen did not change after your last action ({action})."
+FEEDBACK_LOOP = (
+    "You have chosen '{action}' {n} times on the same screen without effect. Do something "
+    "different (another element, scroll, a key), or terminate with status failure and say why."
+)
+
+
+class _Episode:
+    def __init__(
+        self,
+        instruction: str,
+        env: Environment,
+        backend: ModelBackend,
+        options: AgentOptions,
+        observers: Sequence[RunObserver],
+        confirmer: Confirmer,
+        stop: StopSignal | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.instruction, self.env, self.backend, self.options = instruction, env, backend, options
+        self.observers, self.confirmer, self.stop, self.clock = observers, confirmer, stop, clock
+        self.policy = SafetyPolicy(options.risky_words)
+        self.steps: list[Step] = []
+        self.images: dict[int, object] = {}
+        self.feedback: list[str] = []
+        self.plan: tuple[str, ...] = ()
+        self.replans = 0
+        self.fixes = 0
+        self.bad_streak = 0
+        self.repeats = RepeatTracker(options.change_threshold)
+        self.budget = options.protocol.pixels
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def emit(self, step: Step, observation: Observation | None) -> None:
+        self.steps.append(step)
+        for observer in self.observers:
+            observer.on_step(step, observation)
+
+    @property
+    def next_index(self) -> int:
+        return len(self.steps) + 1
+
+    def action_steps(self) -> int:
+        return sum(1 for s in self.steps if s.kind in ("action", "parse_error"))
+
+    def check_stop(self) -> None:
+        if self.stop is not None:
+            self.stop.check()
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> tuple[RunStatus, str | None, str | None]:
+        start = self.clock()
+        t = time.perf_counter()
+        obs = self.env.observe()
+        observe_ms = _ms(t)
+        try:
+            if self.options.plan:
+                self.add_plan(obs)
+            while True:
+                if self.action_steps() >= self.options.max_steps:
+                    raise _End("budget", f"stopped after the step budget of {self.options.max_steps} steps")
+                if self.options.max_seconds is not None and self.clock() - start > self.options.max_seconds:
+                    raise _End("budget", f"stopped after the time budget of {self.options.max_seconds:g} s")
+                self.check_stop()
+                obs, observe_ms = self.turn(obs, observe_ms)
+        except _End as end:
+            return end.status, end.answer, end.explanation
+        except (StopRequested, KeyboardInterrupt):
+            return "aborted", "stopped by the user", None
+
+    def add_plan(self, obs: Observation, problem: str = "") -> None:
+        previous = next((s for s in reversed(self.steps) if s.kind == "plan"), None)
+        step = make_plan(
+            self.backend,
+            self.instruction,
+            obs.image,
+            self.next_index,
+            self.budget,
+            self.options.max_new_tokens,
+            previous=previous if problem else None,
+            history=self.steps,
+            problem=problem,
+        )
+        self.plan = step.plan or self.plan
+        self.emit(step, obs)
+
+    def turn(self, obs: Observation, observe_ms: float) -> tuple[Observation, float]:
+        """One step on the current observation; returns the next observation."""
+        index = self.next_index
+        feedback = tuple(self.feedback)
+        self.feedback = []
+        context = build_context(
+            self.instruction,
+            self.steps,
+            self.images,
+            obs.image,
+            self.options.history_images,
+            self.plan,
+            feedback,
+        )
+        request = render(context, self.options.protocol)
+        if request.max_new_tokens != self.options.max_new_tokens:
+            request = request.model_copy(update={"max_new_tokens": self.options.max_new_tokens})
+        t = time.perf_counter()
+        response = self.backend.generate(request)
+        predict_ms = _ms(t)
+        usage = token_usage(request, response, self.budget)
+        h, w = smart_resize(obs.image.height, obs.image.width, self.budget)
+        base = Step(
+            index=index,
+            screenshot=f"step_{index}.png",
+            raw_reply=response.text,
+            url=obs.url,
+            timing=Timing(observe_ms=observe_ms, predict_ms=predict_ms),
+            usage=usage,
+        )
+        try:
+            decision = parse_reply(
+                response.text, obs.geometry, self.options.protocol.grid, (w, h), response.tool_calls
+            )
+        except ParseError as e:
+            note = FEEDBACK_PARSE.format(reason=e.reason)
+            self.emit(
+                base.model_copy(update={"kind": "parse_error", "error": e.reason, "feedback": (note,)}), obs
+            )
+            self.feedback.append(note)
+            self.note_bad(obs, "replies could not be parsed")
+            return obs, 0.0
+        action = decision.action
+        base = base.model_copy(
+            update={"thought": decision.thought, "summary": decision.summary, "action": action}
+        )
+        if isinstance(action, Finish):
+            self.emit(base, obs)
+            status: RunStatus = "success" if action.status == "success" else "failure"
+            raise _End(status, action.answer)
+        self.images[index] = obs.image
+        return self.act(base, action, obs, decision.summary)
+
+    def act(
+        self, base: Step, action: Action, obs: Observation, summary: str | None
+    ) -> tuple[Observation, float]:
+        element = None
+        if self.options.check_elements and isinstance(action, Click):
+            element = self.env.element_at(action.x, action.y)
+        evidence = element_evidence(action, element)
+        if evidence is not None:
+            assert evidence.element is not None
+            outcome: Outcome = Blocked(
+                rule=f"element-{evidence.kind}", reason=evidence.sentence(), element=element
+            )
+            self.emit(base.model_copy(update={"outcome": outcome}), obs)
+            self.blocked(evidence, obs)
+            return obs, 0.0
+        risk = self.policy.assess(action, element, summary)
+        ask = self.options.confirm == "always" or (self.options.confirm == "risky" and risk is not None)
+        if ask and not self.options.dry_run:
+            question = risk.question if risk is not None else f"{summary or describe_action(action)}?"
+            if not self.confirmer.confirm(question):
+                outcome = Blocked(rule="declined", reason=f"the user declined: {question}")
+                self.emit(base.model_copy(update={"outcome": outcome}), obs)
+                raise _End("aborted", f"You declined the action: {question}")
+        if self.options.dry_run:
+            outcome = Executed(detail="dry run: nothing was executed")
+            self.emit(base.model_copy(update={"outcome": outcome}), obs)
+            raise _End(
+                "aborted", f"Dry run: the agent would {describe_action(action)}; nothing was executed."
+            )
+        self.check_stop()
+        t = time.perf_counter()
+        outcome = self.env.execute(action)
+        execute_ms = _ms(t)
+        t = time.perf_counter()
+        after = self.env.observe()
+        observe_ms = _ms(t)
+        before_sig = signature(obs.image)
+        changed = screen_changed(before_sig, signature(after.image), self.options.change_threshold)
+        settle_ms = outcome.settle_ms if isinstance(outcome, Executed) and outcome.settle_ms else 0.0
+        notes: list[str] = []
+        if not isinstance(outcome, Executed):
+            notes.append(f"Your last action was {outcome.kind}: {outcome.reason}")
+        elif not changed and expects_change(action):
+            notes.append(FEEDBACK_NO_EFFECT.format(action=describe_action(action)))
+        repeats = self.repeats.record(action, before_sig)
+        if repeats >= self.options.loop_nudge_after and not changed:
+            notes.append(FEEDBACK_LOOP.format(action=describe_action(action), n=repeats))
+        timing = base.timing.model_copy(update={"execute_ms": execute_ms, "settle_ms": settle_ms})
+        self.emit(
+            base.model_copy(
+                update={
+                    "outcome": outcome,
+                    "screen_changed": changed,
+                    "feedback": tuple(notes),
+                    "timing": timing,
+                }
+            ),
+            obs,
+        )
+        self.feedback.extend(notes)
+        if repeats >= self.options.loop_stop_after and not changed:
+            evidence = Evidence(kind="no_effect", action=describe_action(action), repeats=repeats)
+            self.blocked(evidence, after, force_end=True)
+        if notes:
+            self.note_bad(after, "the last actions had no effect or failed")
+        else:
+            self.bad_streak = 0
+        return after, observe_ms
+
+    def note_bad(self, obs: Observation, problem: str) -> None:
+        """Count failed steps; re-plan after `replan_after` of them in a row (when planning)."""
+        self.bad_streak += 1
+        if (
+            self.options.plan
+            and self.bad_streak >= self.options.replan_after
+            and self.replans < self.options.max_replans
+        ):
+            self.replans += 1
+            self.bad_streak = 0
+            self.add_plan(obs, problem=f"{problem} ({self.options.replan_after} steps in a row)")
+
+    def blocked(self, evidence: Evidence, obs: Observation, force_end: bool = False) -> None:
+        """Explain a blocker; end the run unless the model can fix it (and has fixes left)."""
+        if not self.options.explain_blocked:
+            self.feedback.append(f"That action cannot work: {evidence.sentence()}")
+            if force_end:
+                raise _End("failure", f"Stopped: {evidence.sentence()}")
+            return
+        step, fixable = explain(
+            self.backend,
+            self.instruction,
+            obs.image,
+            evidence,
+            self.next_index,
+            self.budget,
+            self.options.max_new_tokens,
+        )
+        can_fix = fixable and not force_end and self.fixes < self.options.max_fixes
+        self.emit(
+            step.model_copy(
+                update={"feedback": (f"That action cannot work: {step.summary}",) if can_fix else ()}
+            ),
+            obs,
+        )
+        if can_fix:
+            self.fixes += 1
+            self.feedback.append(f"That action cannot work: {step.summary} Remove the blocker first.")
+            return
+        raise _End("blocked", explanation=step.summary)
+
+
+def run_episode(
+    instruction: str,
+    env: Environment,
+    backend: ModelBackend,
+    options: AgentOptions | None = None,
+    record_dir: Path | None = None,
+    observers: Sequence[RunObserver] = (),
+    *,
+    confirmer: Confirmer | None = None,
+    stop: StopSignal | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunResult:
+    """Run one task on `env` with `backend` and return its result (also written to `record_dir`).
+
+    `confirmer` answers risky-action questions (default: ask on the terminal); `stop` is a kill
+    switch checked before every model call and action. Errors of ours are recorded, then raised.
+    """
+    options = options or AgentOptions()
+    watchers: list[RunObserver] = []
+    if record_dir is not None:
+        from agent.recorder import Recorder
+
+        watchers.append(Recorder(Path(record_dir), options))
+    watchers.extend(observers)
+    episode = _Episode(
+        instruction, env, backend, options, watchers, confirmer or ConsoleConfirmer(), stop, clock
+    )
+    for observer in watchers:
+        observer.on_start(instruction)
+    start = time.perf_counter()
+    error: BaseException | None = None
+    try:
+        status, answer, explanation = episode.run()
+    except Exception as e:
+        error = e
+        status, answer, explanation = "error", f"{type(e).__name__}: {e}", None
+    result = RunResult(
+        instruction=instruction,
+        status=status,
+        answer=answer,
+        explanation=explanation,
+        steps=tuple(episode.steps),
+        record_dir=str(record_dir) if record_dir is not None else None,
+        duration_s=time.perf_counter() - start,
+    )
+    for observer in watchers:
+        observer.on_finish(result)
+    if error is not None:
+        raise error
+    return result

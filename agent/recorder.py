@@ -1,0 +1,92 @@
+"""The run folder, written as the run goes: traj.jsonl (one line per step, OSWorld fields plus ours),
+step_<n>.png (screenshot with the action drawn), result.json and report.html.
+
+Every line is flushed when its step ends, so a crash or Ctrl+C keeps every finished step. Known
+secret values are redacted from every text written (the model only ever sees placeholders).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from actions.secrets import Redactor, secret_names
+from actions.types import Observation, TypeText
+from agent.drawing import draw_action
+from agent.observers import ObserverBase
+from agent.options import AgentOptions
+from agent.report import write_report
+from agent.trajectory import RunResult, Step
+
+
+def osworld_line(step: Step, done: bool = False) -> dict[str, Any]:
+    """One traj.jsonl record: OSWorld's fields, then ours."""
+    return {
+        "step_num": step.index,
+        "action": step.action.model_dump(mode="json") if step.action else None,
+        "response": step.raw_reply,
+        "reward": 0,
+        "done": done,
+        "info": {"url": step.url} if step.url else {},
+        "screenshot_file": step.screenshot if step.kind in ("action", "parse_error") else None,
+        "kind": step.kind,
+        "thought": step.thought,
+        "summary": step.summary,
+        "outcome": step.outcome.model_dump(mode="json") if step.outcome else None,
+        "error": step.error,
+        "plan": list(step.plan),
+        "feedback": list(step.feedback),
+        "screen_changed": step.screen_changed,
+        "timings": step.timing.model_dump(),
+        "tokens": step.usage.model_dump(),
+    }
+
+
+class Recorder(ObserverBase):
+    """Writes the run folder; `path` is created if missing."""
+
+    def __init__(self, path: Path, options: AgentOptions | None = None) -> None:
+        self.path = path
+        self.options = options
+        self.steps: list[Step] = []
+        self.redact = Redactor.from_environment()
+        self.instruction = ""
+        self.started = time.time()
+        path.mkdir(parents=True, exist_ok=True)
+        self._traj = (path / "traj.jsonl").open("w", encoding="utf-8")
+
+    def _learn_secrets(self, step: Step) -> None:
+        if isinstance(step.action, TypeText):
+            self.redact.add(secret_names(step.action.text))
+
+    def on_start(self, instruction: str) -> None:
+        self.instruction = instruction
+        self.redact.add(secret_names(instruction))
+        write_report(self.path, instruction, self.steps, None, self.redact)
+
+    def on_step(self, step: Step, observation: Observation | None) -> None:
+        self._learn_secrets(step)
+        self.steps.append(step)
+        if observation is not None and step.screenshot and step.kind in ("action", "parse_error"):
+            image = draw_action(observation.image, step.action, observation.geometry, step.outcome)
+            # PNG level 1: 2-3x faster to encode than the default, a little larger on disk.
+            image.save(self.path / step.screenshot, compress_level=1)
+        line = json.dumps(osworld_line(step), ensure_ascii=False)
+        self._traj.write(self.redact(line) + "\n")
+        self._traj.flush()
+        write_report(self.path, self.instruction, self.steps, None, self.redact)
+
+    def on_finish(self, result: RunResult) -> None:
+        self._traj.close()
+        data = result.model_dump(mode="json", exclude={"steps"})
+        data["steps"] = len(result.steps)
+        data["final_action"] = result.final_action.model_dump(mode="json") if result.final_action else None
+        data["prompt_tokens"] = sum(s.usage.prompt_tokens for s in result.steps)
+        data["tokens_estimated"] = any(s.usage.estimated for s in result.steps)
+        if self.options is not None:
+            data["options"] = self.options.model_dump(mode="json")
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        (self.path / "result.json").write_text(self.redact(text) + "\n", encoding="utf-8")
+        write_report(self.path, self.instruction, self.steps, result, self.redact)

@@ -1,0 +1,249 @@
+"""Qwen3-VL behind an OpenAI-compatible chat-completions endpoint (vLLM, SGLang, LM Studio, Ollama,
+DashScope compatible mode). Screenshots travel as base64 data URLs; 429/5xx are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from model.backend import ModelError
+from model.factory import ModelConfig
+from model.images import data_url
+from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, ToolCall, Usage
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 30.0
+TOOL_OPEN, TOOL_CLOSE = "<tool_call>", "</tool_call>"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Function(_Loose):
+    name: str
+    arguments: str | dict[str, Any] = "{}"
+
+
+class _ToolCallOut(_Loose):
+    function: _Function
+
+
+class _Message(_Loose):
+    content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[_ToolCallOut] | None = None
+    reasoning_content: str | None = None  # vLLM/SGLang reasoning parsers, DashScope thinking
+    reasoning: str | None = None  # newer vLLM, Ollama
+
+
+class _Choice(_Loose):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class _Usage(_Loose):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _Completion(_Loose):
+    choices: list[_Choice]
+    usage: _Usage | None = None
+
+
+def chat_url(endpoint: str) -> str:
+    """`.../v1` -> `.../v1/chat/completions`; a bare `http://host:port` gets `/v1` first."""
+    base = endpoint.rstrip("/")
+    if base.endswith("/chat/completions"):
+        return base
+    if urlsplit(base).path in ("", "/"):
+        base += "/v1"
+    return base + "/chat/completions"
+
+
+def openai_messages(
+    messages: tuple[ChatMessage, ...], fmt: str = "png", quality: int = 90
+) -> list[dict[str, Any]]:
+    """Text-only turns as strings; turns with screenshots as text and image_url parts in order."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if all(isinstance(p, TextPart) for p in m.content):
+            out.append({"role": m.role, "content": m.text})
+            continue
+        parts = [
+            {"type": "text", "text": p.text}
+            if isinstance(p, TextPart)
+            else {"type": "image_url", "image_url": {"url": data_url(p.image, fmt, quality)}}  # type: ignore[arg-type]
+            for p in m.content
+        ]
+        out.append({"role": m.role, "content": parts})
+    return out
+
+
+def _restore_stop(text: str) -> str:
+    """Servers drop the matched stop string: close a complete trailing <tool_call> again, so the
+    reply (which goes back into the history) looks exactly like what the model wrote.
+    """
+    start = text.rfind(TOOL_OPEN)
+    if start < 0 or TOOL_CLOSE in text[start:]:
+        return text
+    body = text[start + len(TOOL_OPEN) :]
+    stripped = body.lstrip()
+    try:
+        _, end = json.JSONDecoder().raw_decode(stripped)
+    except json.JSONDecodeError:
+        return text
+    if stripped[end:].strip():
+        return text
+    return text + ("" if text.endswith("\n") else "\n") + TOOL_CLOSE
+
+
+def _reply_text(message: _Message) -> str:
+    content = message.content
+    if isinstance(content, list):
+        content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    text = content or ""
+    reasoning = message.reasoning_content or message.reasoning
+    if reasoning:
+        # A reasoning parser split the Thinking edition's output; rejoin it as the model wrote it.
+        text = f"{reasoning.rstrip()}\n</think>\n\n{text.lstrip()}"
+    return text
+
+
+def _server_message(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text.strip()[:300] or resp.reason_phrase
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            err = err.get("message") or err.get("detail") or err
+        return str(err)[:300]
+    return str(body)[:300]
+
+
+class OpenAIBackend:
+    """Chat completions over HTTP; the key comes from the environment variable `api_key_env`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        if not config.endpoint:
+            raise ModelError("the OpenAI-compatible backend needs --endpoint (e.g. http://localhost:8000/v1)")
+        self.config = config
+        self.url = chat_url(config.endpoint)
+        self.name = f"openai:{config.model}@{urlsplit(self.url).netloc}"
+        headers = {"Accept": "application/json"}
+        if key := os.environ.get(config.api_key_env):
+            headers["Authorization"] = f"Bearer {key}"
+        self._client: httpx.Client | None = httpx.Client(
+            timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 10.0)),
+            headers=headers,
+        )
+
+    def request_body(self, request: ModelRequest) -> dict[str, Any]:
+        """The JSON body for one request (exposed for tests and the dry-run report)."""
+        cfg = self.config
+        body: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": openai_messages(request.messages, cfg.image_format, cfg.jpeg_quality),
+            "max_tokens": cfg.max_new_tokens or request.max_new_tokens,
+            "temperature": request.temperature,
+        }
+        if request.stop:
+            body["stop"] = list(request.stop)
+        return body
+
+    def _backoff(self, attempt: int, resp: httpx.Response | None) -> float:
+        delay = self.config.retry_backoff_s * float(2**attempt)
+        if resp is not None and (after := resp.headers.get("Retry-After", "")).replace(".", "", 1).isdigit():
+            delay = float(after)
+        return min(delay, MAX_BACKOFF_S)
+
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        if self._client is None:
+            raise ModelError(f"{self.name} is closed")
+        attempts = self.config.max_retries + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                resp = self._client.post(self.url, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as e:
+                if last:
+                    raise ModelError(
+                        f"Cannot reach the model server at {self.url} ({e}): start it (vllm serve / "
+                        "sglang) or fix --endpoint."
+                    ) from e
+                time.sleep(self._backoff(attempt, None))
+                continue
+            except httpx.TimeoutException as e:
+                raise ModelError(
+                    f"The model server at {self.url} sent no reply within {self.config.timeout_s:g} s: "
+                    "raise --timeout, or lower the screenshot budget or --max-new-tokens."
+                ) from e
+            if resp.status_code in RETRY_STATUS and not last:
+                time.sleep(self._backoff(attempt, resp))
+                continue
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _raise_for_status(self, resp: httpx.Response) -> None:
+        if resp.status_code < 400:
+            return
+        code, msg, cfg = resp.status_code, _server_message(resp), self.config
+        if code in (401, 403):
+            have = "is set" if os.environ.get(cfg.api_key_env) else "is not set"
+            raise ModelError(
+                f"{self.url} refused the request (HTTP {code}: {msg}); ${cfg.api_key_env} {have}: "
+                "put a valid key in it (or pass --api-key-env NAME)."
+            )
+        if code == 404:
+            raise ModelError(
+                f"{self.url} answered HTTP 404 ({msg}): check that --endpoint ends in /v1 and that "
+                f"--model '{cfg.model}' is the name the server serves."
+            )
+        if code in RETRY_STATUS:
+            raise ModelError(
+                f"{self.url} kept failing (HTTP {code} after {cfg.max_retries + 1} attempts): {msg}"
+            )
+        hint = ""
+        if "image" in msg.lower() and ("limit" in msg.lower() or "at most" in msg.lower()):
+            hint = "; allow more images (vLLM --limit-mm-per-prompt) or keep fewer history screenshots"
+        raise ModelError(f"{self.url} rejected the request (HTTP {code}): {msg}{hint}")
+
+    def generate(self, request: ModelRequest) -> ModelResponse:
+        start = time.perf_counter()
+        resp = self._post(self.request_body(request))
+        self._raise_for_status(resp)
+        try:
+            completion = _Completion.model_validate(resp.json())
+            choice = completion.choices[0]
+        except (ValueError, ValidationError, IndexError) as e:
+            raise ModelError(
+                f"{self.url} did not answer in the chat-completions format: {resp.text[:200]!r}"
+            ) from e
+        text = _reply_text(choice.message)
+        if request.stop and choice.finish_reason == "stop":
+            text = _restore_stop(text)
+        calls = tuple(
+            ToolCall(name=c.function.name, arguments=c.function.arguments)
+            for c in choice.message.tool_calls or ()
+        )
+        u = completion.usage or _Usage()
+        return ModelResponse(
+            text=text,
+            tool_calls=calls,
+            usage=Usage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens),
+            latency_s=time.perf_counter() - start,
+        )
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

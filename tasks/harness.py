@@ -1,0 +1,310 @@
+"""The evaluation harness: run every task of a suite with a model and score it as OSWorld does.
+
+Per task: fresh folders, placeholders filled, sandbox apps reset, setup steps, the agent loop
+(agent.loop.run_episode) recording into results/<model>/<domain>/<id>/, postconfig, getters and
+metrics. Workers are separate processes, each with its own browser, sandbox server and Xvfb display,
+so a crash or a stuck browser never takes the run down; finished tasks are skipped on --resume.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from actions.types import Frozen
+from tasks.context import TaskContext
+from tasks.errors import SetupFailed, Unsupported
+from tasks.results import ResultsDir, TaskOutcome, classify
+from tasks.scoring import MetricError, ended_with_fail, score_task
+from tasks.spec import TaskEntry, resolve_task
+
+Progress = Callable[[str, Any], None]  # ("start", key) / ("done", TaskOutcome)
+
+
+class EvalConfig(Frozen):
+    """One evaluation run. `model`: 'reference', 'scripted:PATH', a hub id or local dir (with
+    `endpoint`: the served model name). Steps per task; seconds for MiniWoB's episode limit."""
+
+    suite_name: str
+    suite_root: Path
+    model: str = "Qwen/Qwen3-VL-2B-Instruct"
+    endpoint: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    out: Path = Path("results")
+    run_name: str | None = None
+    workers: int = Field(default=1, ge=1, le=64)
+    max_steps: int = Field(default=15, ge=1)
+    headless: bool = True
+    grid: int = Field(default=1000, gt=0)
+
+
+class _Worker:
+    """One worker's long-lived resources, created on first need and closed at the end."""
+
+    def __init__(self, config: EvalConfig, results: ResultsDir) -> None:
+        self.config = config
+        self.results = results
+        self.tmp = Path(tempfile.mkdtemp(prefix="qwen-agent-eval-"))
+        self._sandbox: Any = None
+        self._display: Any = None
+        self._browsers: dict[tuple[tuple[int, int], float], Any] = {}
+        self._shared_backend: Any = None
+
+    # ----- resources -------------------------------------------------------------------------
+    def sandbox_url(self) -> str:
+        if self._sandbox is None:
+            from tasks.sandbox.server import SandboxServer
+
+            self._sandbox = SandboxServer(port=0).start()
+        return str(self._sandbox.url)
+
+    def display(self) -> Any:
+        if self._display is None:
+            from actions.xdisplay import VirtualDisplay
+
+            self._display = VirtualDisplay(width=1280, height=800).start()
+        return self._display
+
+    def browser(self, entry: TaskEntry) -> Any:
+        from actions.browser import BrowserEnvironment, BrowserOptions
+
+        viewport = entry.spec.viewport or (1280, 800)
+        scale = entry.spec.device_scale_factor or 1.0
+        key = (viewport, scale)
+        env = self._browsers.get(key)
+        if env is not None:
+            try:
+                env.reset()
+                return env
+            except Exception:  # a crashed browser: start a new one
+                env.close()
+        env = BrowserEnvironment(
+            BrowserOptions(
+                headless=self.config.headless, viewport=viewport, device_scale_factor=scale,
+                screenshot_frame="device" if scale != 1.0 else "css",
+            )
+        )  # fmt: skip
+        self._browsers[key] = env
+        return env
+
+    def backend(self, env: Any, ctx: TaskContext) -> Any:
+        model = self.config.model
+        if model == "reference":
+            from tasks.reference import ReferenceBackend
+
+            return ReferenceBackend(env, ctx.entry.spec)
+        if model.startswith("scripted:"):
+            from model.scripted import ScriptedBackend
+
+            return ScriptedBackend.from_file(model.removeprefix("scripted:"))
+        if self._shared_backend is None:
+            from model.factory import ModelConfig, create_backend
+
+            self._shared_backend = create_backend(
+                ModelConfig(model=model, endpoint=self.config.endpoint, api_key_env=self.config.api_key_env)
+            )
+        return self._shared_backend
+
+    def close(self) -> None:
+        for env in self._browsers.values():
+            try:
+                env.close()
+            except Exception:
+                pass
+        if self._shared_backend is not None:
+            self._shared_backend.close()
+        if self._display is not None:
+            self._display.stop()
+        if self._sandbox is not None:
+            self._sandbox.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ----- one task --------------------------------------------------------------------------
+    def run(self, entry: TaskEntry) -> TaskOutcome:
+        spec = entry.spec
+        base = {"domain": entry.domain, "task_id": spec.id, "infeasible": spec.infeasible}
+        folder = self.results.prepare(entry.domain, spec.id)
+        work = self.tmp / f"{entry.domain}__{spec.id}"
+        shutil.rmtree(work, ignore_errors=True)
+        dirs = {name: work / name for name in ("workdir", "downloads", "cache")}
+        for d in dirs.values():
+            d.mkdir(parents=True)
+        needs_sandbox = "{SANDBOX}" in entry.spec.model_dump_json() or any(
+            s.type == "sandbox_reset" for s in spec.config
+        )
+        mapping = {"WORKDIR": str(dirs["workdir"]), "DOWNLOADS": str(dirs["downloads"])}
+        if needs_sandbox:
+            mapping["SANDBOX"] = self.sandbox_url()
+        resolved = resolve_task(spec, mapping)
+        started = time.perf_counter()
+        env: Any = None
+        ctx: TaskContext | None = None
+        try:
+            kind = resolved.env_kind
+            if kind == "browser":
+                env = self.browser(entry)
+                child_env: dict[str, str] = {}
+            else:
+                from actions.desktop import DesktopEnvironment, DesktopOptions
+
+                display = self.display()
+                env = DesktopEnvironment(DesktopOptions(display=display.display))
+                child_env = dict(display.env)
+            ctx = TaskContext(
+                entry=entry.model_copy(update={"spec": resolved}), env=env, env_kind=kind,
+                suite_root=self.config.suite_root, workdir=dirs["workdir"], downloads=dirs["downloads"],
+                cache_dir=dirs["cache"], sandbox_url=mapping.get("SANDBOX"), child_env=child_env,
+            )  # fmt: skip
+            return self._run_in(ctx, folder, base, started)
+        except Unsupported as e:
+            return TaskOutcome(**base, status="unsupported", reason=f"unsupported: {e}")
+        except SetupFailed as e:
+            return TaskOutcome(
+                **base, status="setup_failed", score=0.0, reason=str(e), category="setup_failed",
+                duration_s=time.perf_counter() - started,
+            )  # fmt: skip
+        except Exception as e:
+            (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            return TaskOutcome(
+                **base, status="error", score=0.0, reason=f"{type(e).__name__}: {e}", category="error",
+                duration_s=time.perf_counter() - started, notes=list(ctx.notes) if ctx else [],
+            )  # fmt: skip
+        finally:
+            if ctx is not None:
+                ctx.close()
+            if env is not None and ctx is not None and ctx.env_kind == "desktop":
+                env.close()
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _run_in(self, ctx: TaskContext, folder: Path, base: dict[str, Any], started: float) -> TaskOutcome:
+        from agent.loop import run_episode
+        from agent.options import AgentOptions
+        from model.qwen3vl import ProtocolSettings
+
+        from tasks.setup_steps import SETUP_STEPS, run_steps
+
+        spec = ctx.entry.spec
+        if ctx.env_kind == "browser":
+            ctx.watch_downloads()
+            from tasks.sandbox.server import APP_NAMES
+
+            for app in spec.related_apps:
+                if app in APP_NAMES and ctx.sandbox_url:
+                    SETUP_STEPS["sandbox_reset"](ctx, app=app)
+        run_steps(ctx, list(spec.config))
+        instruction = ctx.instruction or spec.instruction
+        backend = self.backend(ctx.env, ctx)
+        options = AgentOptions(
+            max_steps=self.config.max_steps, confirm="never", protocol=_protocol(ProtocolSettings, self.config)
+        )
+        run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
+        try:
+            score = score_task(spec, ctx, run)
+        except MetricError as e:
+            return TaskOutcome(
+                **base, status="error", score=0.0, reason=f"evaluator error: {e}", category="error",
+                instruction=instruction, run_status=run.status, steps=len(run.steps),
+                duration_s=time.perf_counter() - started, notes=ctx.notes,
+            )  # fmt: skip
+        fail = ended_with_fail(run)
+        return TaskOutcome(
+            **base, status="scored", score=score.value, reason=score.reason,
+            category=classify(run, score.value, spec.infeasible, fail), instruction=instruction,
+            run_status=run.status, steps=len(run.steps),
+            parse_errors=sum(1 for s in run.steps if s.kind == "parse_error"),
+            duration_s=time.perf_counter() - started,
+            metrics=[m.model_dump() for m in score.metrics], notes=ctx.notes,
+            extra=dict(ctx.data.get("report", {})),
+        )  # fmt: skip
+
+
+def _protocol(settings_cls: Any, config: EvalConfig) -> Any:
+    if config.grid == 1000:
+        return settings_cls()
+    from model.qwen3vl import CoordinateGrid
+
+    return settings_cls(grid=CoordinateGrid(size=config.grid))
+
+
+def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any) -> None:
+    """A worker process: take tasks until the None sentinel, report each outcome."""
+    worker = _Worker(config, ResultsDir(results_root))
+    try:
+        while True:
+            entry = tasks.get()
+            if entry is None:
+                return
+            done.put(("start", entry.key))
+            outcome = worker.run(entry)
+            worker.results.write(outcome)
+            done.put(("done", outcome))
+    finally:
+        worker.close()
+
+
+def run_tasks(
+    entries: list[TaskEntry], config: EvalConfig, results: ResultsDir, progress: Progress
+) -> list[TaskOutcome]:
+    """Run the entries (none finished yet) on `config.workers` workers; returns their outcomes."""
+    if not entries:
+        return []
+    if config.workers == 1:
+        worker = _Worker(config, results)
+        outcomes = []
+        try:
+            for entry in entries:
+                progress("start", entry.key)
+                outcome = worker.run(entry)
+                results.write(outcome)
+                progress("done", outcome)
+                outcomes.append(outcome)
+        finally:
+            worker.close()
+        return outcomes
+    ctx = mp.get_context("spawn")
+    todo, done = ctx.Queue(), ctx.Queue()
+    for entry in entries:
+        todo.put(entry)
+    n = min(config.workers, len(entries))
+    for _ in range(n):
+        todo.put(None)
+    procs = [ctx.Process(target=_worker_main, args=(config, results.root, todo, done)) for _ in range(n)]
+    for p in procs:
+        p.start()
+    outcomes: dict[str, TaskOutcome] = {}
+    try:
+        while len(outcomes) < len(entries):
+            try:
+                kind, payload = done.get(timeout=1.0)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs):
+                    break  # every worker is gone: the rest are reported as crashed below
+                continue
+            if kind == "done":
+                outcomes[payload.key] = payload
+            progress(kind, payload)
+    finally:
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+    for entry in entries:
+        if entry.key not in outcomes:
+            outcome = TaskOutcome(
+                domain=entry.domain, task_id=entry.spec.id, status="error", score=0.0,
+                reason="the worker process died during this task", category="error",
+                infeasible=entry.spec.infeasible,
+            )  # fmt: skip
+            results.write(outcome)
+            outcomes[entry.key] = outcome
+            progress("done", outcome)
+    return [outcomes[e.key] for e in entries]
