@@ -19,7 +19,8 @@ from actions.domains import DomainPolicy
 from actions.environment import EnvironmentBase
 from actions.errors import EnvironmentClosed
 from actions.keys import key_names
-from actions.secrets import resolve_secrets
+from actions.killswitch import KillSwitch
+from actions.secrets import SecretMissing, resolve_secrets
 from actions.settle import SettleOptions, SettleReport
 from actions.types import (
     Action,
@@ -77,8 +78,9 @@ class BrowserEnvironment(EnvironmentBase):
 
     name = "browser"
 
-    def __init__(self, options: BrowserOptions | None = None) -> None:
+    def __init__(self, options: BrowserOptions | None = None, kill_switch: KillSwitch | None = None) -> None:
         self.options = options or BrowserOptions()
+        self.kill_switch = kill_switch
         self.policy = DomainPolicy(allow=self.options.allow_domains, deny=self.options.deny_domains)
         self.executable_path = find_chromium(self.options.executable_path)
         self._playwright: Playwright | None = acquire_playwright()
@@ -228,6 +230,8 @@ class BrowserEnvironment(EnvironmentBase):
 
     def execute(self, action: Action) -> Outcome:
         """Perform one action, then wait for network, navigation and frames to settle."""
+        if self.kill_switch is not None:
+            self.kill_switch.check()
         page = self.page
         opened_before = set(map(id, self.pages))
         self._blocked.clear()
@@ -287,7 +291,10 @@ class BrowserEnvironment(EnvironmentBase):
                 mouse.wheel(dx * step, -dy * step)
             case TypeText(text=text):
                 # Secrets are resolved only here, just before the input call (never logged).
-                keyboard.type(resolve_secrets(text))
+                try:
+                    keyboard.type(resolve_secrets(text))
+                except SecretMissing as e:
+                    return Failed(reason=str(e))
             case Hotkey(keys=keys):
                 names = [key_names(k).playwright for k in keys]
                 for name in names:

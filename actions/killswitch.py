@@ -136,9 +136,7 @@ class KillSwitch:
         try:
             from pynput import keyboard
 
-            listener = keyboard.GlobalHotKeys(
-                {self.hotkey: lambda: self.trigger(f"hotkey {self.hotkey}")}
-            )
+            listener = keyboard.GlobalHotKeys({self.hotkey: lambda: self.trigger(f"hotkey {self.hotkey}")})
             listener.daemon = True
             listener.start()
             listener.wait()

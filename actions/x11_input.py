@@ -10,18 +10,20 @@ call) and FAILSAFE = False (corners are legitimate click targets; the KillSwitch
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any, Literal
 
 from actions.errors import EnvironmentUnavailable
 from actions.keys import is_modifier, key_names
 from actions.types import MouseButton
+
+log = logging.getLogger(__name__)
 
 TypingMethod = Literal["auto", "xdotool", "clipboard"]
 """auto: ASCII runs with `xdotool type`, every other run pasted through the clipboard (restored
@@ -29,7 +31,7 @@ afterwards). `xdotool type` of a character missing from the keymap remaps a spar
 moment, and apps that read the event after the mapping is reverted drop it (seen: 'café' -> 'caf')."""
 
 
-def _import_pyautogui(display: str) -> ModuleType:
+def _import_pyautogui(display: str) -> Any:
     """Import pyautogui with DISPLAY set to `display` for the import only (it reads it then)."""
     if "pyautogui" not in sys.modules:
         previous = os.environ.get("DISPLAY")
@@ -45,7 +47,8 @@ def _import_pyautogui(display: str) -> ModuleType:
                 os.environ.pop("DISPLAY", None)
             else:
                 os.environ["DISPLAY"] = previous
-    return sys.modules["pyautogui"]
+    module: Any = sys.modules["pyautogui"]
+    return module
 
 
 def _tool(name: str, package: str) -> str:
@@ -73,9 +76,7 @@ def _runs(line: str, typing: TypingMethod) -> list[str]:
 class X11Input:
     """Pointer, keys and text for one display; all points are X root-window pixels."""
 
-    def __init__(
-        self, display: str, typing: TypingMethod = "auto", type_delay_ms: int = 8
-    ) -> None:
+    def __init__(self, display: str, typing: TypingMethod = "auto", type_delay_ms: int = 8) -> None:
         from Xlib.display import Display
 
         self.display = display
@@ -190,15 +191,43 @@ class X11Input:
         if done.returncode != 0:
             raise EnvironmentUnavailable(f"xclip could not set the clipboard on {self.display}")
 
-    def _paste(self, text: str, wait: Callable[[], object]) -> None:
-        """Paste via the clipboard with ctrl+v, then put the user's clipboard back."""
+    def _clipboard_owner(self) -> int:
+        atom = self._xlib.intern_atom("CLIPBOARD")
+        owner = self._xlib.get_selection_owner(atom)
+        return int(getattr(owner, "id", owner))  # a Window object, or X.NONE (0)
+
+    def _paste(self, text: str, wait: Callable[[], object], timeout_s: float = 3.0) -> None:
+        """Paste via the clipboard with ctrl+v, then put the user's clipboard back.
+
+        xclip serves exactly one request (`-loops 1`) in the foreground: when it exits, the app
+        has fetched the text, so restoring cannot race a slow app (a settle wait alone did).
+        """
         saved = self.read_clipboard()
-        self.write_clipboard(text)
+        before = self._clipboard_owner()
+        server = subprocess.Popen(
+            [_tool("xclip", "xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING",
+             "-loops", "1", "-quiet"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self._env,
+        )  # fmt: skip
         try:
+            assert server.stdin is not None
+            server.stdin.write(text.encode())
+            server.stdin.close()
+            deadline = time.monotonic() + timeout_s
+            while self._clipboard_owner() == before and server.poll() is None:
+                if time.monotonic() > deadline:
+                    raise EnvironmentUnavailable(f"xclip did not take the clipboard on {self.display}")
+                time.sleep(0.005)
             self.hotkey(("ctrl", "v"))
-            # The app fetches the selection asynchronously: restore only once it has pasted.
-            self._xlib.sync()
+            try:
+                server.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("nothing pasted within %.0f s: no text field has the focus?", timeout_s)
             wait()
         finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait(timeout=5)
             # Never leave typed text (possibly a secret) in the clipboard.
             self.write_clipboard(saved if saved is not None else "")

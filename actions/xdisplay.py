@@ -80,9 +80,18 @@ class VirtualDisplay:
         read_fd, write_fd = os.pipe()
         try:
             self._xvfb = subprocess.Popen(
-                [xvfb, "-displayfd", str(write_fd), "-screen", "0",
-                 f"{self.width}x{self.height}x{self.depth}",
-                 "-nolisten", "tcp", "-noreset", "-ac"],  # fmt: skip
+                [
+                    xvfb,
+                    "-displayfd",
+                    str(write_fd),
+                    "-screen",
+                    "0",
+                    f"{self.width}x{self.height}x{self.depth}",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                    "-ac",
+                ],
                 pass_fds=(write_fd,),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

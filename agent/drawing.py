@@ -19,7 +19,7 @@ def draw_action(
     image: Image.Image, action: Action | None, geometry: ScreenGeometry, outcome: Outcome | None = None
 ) -> Image.Image:
     """A copy of `image` with a crosshair on the action's point and its description in a label."""
-    from PIL import ImageDraw
+    from PIL import ImageDraw, ImageFont
 
     out = image.convert("RGB").copy()
     if action is None:
@@ -50,9 +50,11 @@ def draw_action(
     label = describe_action(action)
     if outcome is not None and outcome.kind != "executed":
         label += f"  [{outcome.kind}]"
-    x = min(anchor[0] + r + 4, max(0, out.width - 8 * len(label) - 8))
-    y = max(0, min(anchor[1] - r - 18, out.height - 20))
-    box = draw.textbbox((x, y), label)
+    font = ImageFont.load_default(size=max(12, round(15 * s)))
+    width = draw.textlength(label, font=font)
+    x = min(anchor[0] + r + 4, max(0, round(out.width - width - 8)))
+    y = max(0, min(anchor[1] - r - 22, out.height - 24))
+    box = draw.textbbox((x, y), label, font=font)
     draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(255, 255, 255), outline=colour)
-    draw.text((x, y), label, fill=colour)
+    draw.text((x, y), label, fill=colour, font=font)
     return out

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Protocol
 
 from actions.environment import Environment
-from actions.errors import StopRequested
+from actions.errors import QwenAgentError, StopRequested
 from actions.safety import Confirmer, ConsoleConfirmer, SafetyPolicy
 from actions.types import (
     Action,
     Blocked,
     Click,
+    ElementInfo,
     Executed,
     Finish,
     Observation,
@@ -194,14 +195,18 @@ class _Episode:
             status: RunStatus = "success" if action.status == "success" else "failure"
             raise _End(status, action.answer)
         self.images[index] = obs.image
+        if len(decision.actions) > 1:
+            # One action per step keeps every step observable; the model re-decides the rest.
+            self.feedback.append(
+                f"Only the first of your {len(decision.actions)} tool calls was performed; "
+                "decide the next one from the new screenshot."
+            )
         return self.act(base, action, obs, decision.summary)
 
     def act(
         self, base: Step, action: Action, obs: Observation, summary: str | None
     ) -> tuple[Observation, float]:
-        element = None
-        if self.options.check_elements and isinstance(action, Click):
-            element = self.env.element_at(action.x, action.y)
+        element = self.look_under(action)
         evidence = element_evidence(action, element)
         if evidence is not None:
             assert evidence.element is not None
@@ -264,6 +269,18 @@ class _Episode:
         else:
             self.bad_streak = 0
         return after, observe_ms
+
+    def look_under(self, action: Action) -> ElementInfo | None:
+        """What a click would hit (browser); None when the environment cannot tell."""
+        if not (self.options.check_elements and isinstance(action, Click)):
+            return None
+        try:
+            return self.env.element_at(action.x, action.y)
+        except QwenAgentError:
+            raise
+        except Exception:
+            # A probe racing a navigation fails harmlessly: act without the evidence.
+            return None
 
     def note_bad(self, obs: Observation, problem: str) -> None:
         """Count failed steps; re-plan after `replan_after` of them in a row (when planning)."""

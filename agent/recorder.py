@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.secrets import Redactor, secret_names
-from actions.types import Observation, TypeText
+from actions.types import Finish, Observation, TypeText
 from agent.drawing import draw_action
 from agent.observers import ObserverBase
 from agent.options import AgentOptions
@@ -21,8 +21,9 @@ from agent.report import write_report
 from agent.trajectory import RunResult, Step
 
 
-def osworld_line(step: Step, done: bool = False) -> dict[str, Any]:
-    """One traj.jsonl record: OSWorld's fields, then ours."""
+def osworld_line(step: Step) -> dict[str, Any]:
+    """One traj.jsonl record: OSWorld's fields, then ours (`done` marks the model's final action)."""
+    done = isinstance(step.action, Finish)
     return {
         "step_num": step.index,
         "action": step.action.model_dump(mode="json") if step.action else None,

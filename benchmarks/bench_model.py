@@ -9,6 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,10 @@ def bench_tiny_cpu(repeats: int = 5) -> None:
         print("screen      vis.tok  prompt  render ms  preprocess ms  prefill ms  per-token ms")
         for width, height in SIZES:
             one, many = _request(width, height, 1), _request(width, height, DECODE_TOKENS + 1)
-            t_render = _median_s(lambda w=width, h=height: _request(w, h, 1), repeats)
-            t_prep = _median_s(lambda r=one: backend.prepare(r), repeats)
-            t_one = _median_s(lambda r=one: backend.generate(r), repeats)
-            t_many = _median_s(lambda r=many: backend.generate(r), repeats)
+            t_render = _median_s(partial(_request, width, height, 1), repeats)
+            t_prep = _median_s(partial(backend.prepare, one), repeats)
+            t_one = _median_s(partial(backend.generate, one), repeats)
+            t_many = _median_s(partial(backend.generate, many), repeats)
             r_one, r_many = backend.generate(one), backend.generate(many)
             extra = max(1, r_many.usage.completion_tokens - r_one.usage.completion_tokens)
             print(
@@ -75,7 +76,7 @@ def bench_tiny_cpu(repeats: int = 5) -> None:
         backend.close()
 
 
-def qwen3vl_2b_config(token_ids: dict[str, int]) -> Any:
+def qwen3vl_2b_config(token_ids: dict[str, Any]) -> Any:
     """Qwen3-VL-2B-Instruct's published shapes (28 layers, hidden 2048, ViT depth 24), random init."""
     from transformers import Qwen3VLConfig
 
@@ -127,9 +128,10 @@ def bench_2b_shapes_gpu(repeats: int = 3, device: str = "cuda") -> None:
             for k in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")
         }
         torch.manual_seed(0)
-        model = Qwen3VLForConditionalGeneration._from_config(
+        model = Qwen3VLForConditionalGeneration._from_config(  # type: ignore[no-untyped-call]
             qwen3vl_2b_config(ids), dtype=torch.bfloat16, attn_implementation="sdpa"
-        ).to(device).eval()
+        )
+        model = model.to(device).eval()
         name = torch.cuda.get_device_name() if device.startswith("cuda") else device
         print(f"Qwen3-VL-2B shapes on {name}, bfloat16, random init")
         print("attn    screen      prompt  prefill ms  per-token ms")
@@ -144,8 +146,8 @@ def bench_2b_shapes_gpu(repeats: int = 3, device: str = "cuda") -> None:
                     if device.startswith("cuda"):
                         torch.cuda.synchronize()
 
-                t_one = _median_s(lambda run=run: run(1), repeats)
-                t_many = _median_s(lambda run=run: run(DECODE_TOKENS + 1), repeats)
+                t_one = _median_s(partial(run, 1), repeats)
+                t_many = _median_s(partial(run, DECODE_TOKENS + 1), repeats)
                 print(
                     f"{attn:<7} {width}x{height:<6} {inputs['input_ids'].shape[1]:>7}"
                     f" {t_one * 1e3:>11.1f} {(t_many - t_one) / DECODE_TOKENS * 1e3:>13.2f}"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from model.backend import ModelError
 from model.factory import ModelConfig
-from model.images import data_url
+from model.images import ImageFormat, data_url
 from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, ToolCall, Usage
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -69,7 +69,7 @@ def chat_url(endpoint: str) -> str:
 
 
 def openai_messages(
-    messages: tuple[ChatMessage, ...], fmt: str = "png", quality: int = 90
+    messages: tuple[ChatMessage, ...], fmt: ImageFormat = "png", quality: int = 90
 ) -> list[dict[str, Any]]:
     """Text-only turns as strings; turns with screenshots as text and image_url parts in order."""
     out: list[dict[str, Any]] = []
@@ -80,7 +80,7 @@ def openai_messages(
         parts = [
             {"type": "text", "text": p.text}
             if isinstance(p, TextPart)
-            else {"type": "image_url", "image_url": {"url": data_url(p.image, fmt, quality)}}  # type: ignore[arg-type]
+            else {"type": "image_url", "image_url": {"url": data_url(p.image, fmt, quality)}}
             for p in m.content
         ]
         out.append({"role": m.role, "content": parts})

@@ -76,7 +76,7 @@ def _config(tok: Any, moe: bool) -> Any:
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
         "head_dim": HEAD_DIM,
-        "max_position_embeddings": 8192,
+        "max_position_embeddings": 262_144,  # as in the real checkpoints; costs nothing
         # mrope_section sums to head_dim / 2; Qwen3-VL interleaves the t/h/w frequencies.
         "rope_parameters": {
             "rope_type": "default",

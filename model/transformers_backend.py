@@ -153,7 +153,7 @@ class TransformersBackend:
                 attn_implementation=attn,
                 **hub,
             )
-        except torch.OutOfMemoryError as e:
+        except torch.cuda.OutOfMemoryError as e:
             raise ModelError(
                 f"Not enough GPU memory to load {cfg.model}: pick a smaller checkpoint "
                 "(e.g. Qwen/Qwen3-VL-2B-Instruct) or serve it with vLLM and pass --endpoint."
@@ -231,7 +231,7 @@ class TransformersBackend:
         try:
             with torch.inference_mode():
                 output = self.model.generate(**inputs, **self._generation_kwargs(request, prompt_len))
-        except torch.OutOfMemoryError as e:
+        except torch.cuda.OutOfMemoryError as e:
             raise ModelError(
                 f"Out of GPU memory on a {prompt_len}-token prompt: lower --max-pixels or the "
                 "number of history screenshots, or serve the model with vLLM (--endpoint)."

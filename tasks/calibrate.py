@@ -146,13 +146,15 @@ def locate_in_screenshot(
     mask = (np.abs(arr - np.array(color, dtype=np.int16)) <= tolerance).all(axis=2)
     if int(mask.sum()) < 4:  # a few stray anti-aliased pixels are not a target
         return None
-    # Rows and columns where the target's solid area lies; JPEG fringes of other shapes only add
-    # a few scattered pixels per row or column and fall below half the peak.
+    # The target is the heaviest contiguous band of rows (and of columns) at >= half the peak count;
+    # JPEG fringes of other shapes with a similar hue form thin, separate bands and are ignored.
     spans = []
     for counts in (mask.sum(axis=0), mask.sum(axis=1)):
         idx = np.nonzero(counts >= counts.max() / 2)[0]
+        runs = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1)
+        band = max(runs, key=lambda r: int(counts[r].sum()))
         # +1: the centre of a pixel span [a, b] is (a + b + 1) / 2 in continuous coordinates.
-        spans.append(float(idx.min() + idx.max() + 1) / 2)
+        spans.append(float(band[0] + band[-1] + 1) / 2)
     return spans[0], spans[1]
 
 

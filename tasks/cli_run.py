@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from actions.environment import Environment
     from agent.trajectory import RunResult
 
+PIXELS_DEFAULT = 12_845_056  # Qwen's cookbook default (model.qwen3vl.PixelBudget)
+
 EXIT_FOR_STATUS = {
     "success": ExitCode.SUCCESS,
     "failure": ExitCode.FAILURE,
@@ -144,6 +146,10 @@ def run_command(
         bool, typer.Option("--plan/--no-plan", help="Ask for a plan of sub-goals first.")
     ] = False,
     history_images: Annotated[int, typer.Option(min=0, help="Recent screenshots sent as images.")] = 4,
+    max_pixels: Annotated[
+        int, typer.Option(min=4096, help="Largest screenshot area the model sees (model pixels).")
+    ] = PIXELS_DEFAULT,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Reply token budget per step.")] = 512,
     xvfb: Annotated[
         bool, typer.Option("--xvfb", help="Desktop: start a private virtual display for the run.")
     ] = False,
@@ -171,6 +177,7 @@ def run_command(
     from agent.options import AgentOptions
     from agent.progress import ConsoleProgress
     from model.factory import ModelConfig, create_backend
+    from model.qwen3vl import PixelBudget, ProtocolSettings
 
     if confirm and yes:
         raise typer.BadParameter("--confirm and --yes contradict each other; choose one")
@@ -182,9 +189,10 @@ def run_command(
         confirm="always" if confirm else "never" if yes else "risky",
         thinking=thinking,
         plan=plan,
+        protocol=ProtocolSettings(pixels=PixelBudget(max_pixels=max_pixels), max_new_tokens=max_new_tokens),
     )
     folder = record_dir or default_record_dir()
-    backend = create_backend(ModelConfig(model=model, endpoint=endpoint))
+    backend = create_backend(ModelConfig(model=model, endpoint=endpoint, max_pixels=max_pixels))
     observers = [] if quiet else [ConsoleProgress(max_steps=max_steps)]
     try:
         opened = (

@@ -83,6 +83,9 @@ def evaluate(
             progress("skip", loaded)
         else:
             pending.append(entry)
+    for outcome in outcomes.values():
+        if outcome.score is None:
+            results.write(outcome)  # score.json of tasks that cannot run, beside the others
     for outcome in run_tasks(pending, config, results, progress):
         outcomes[outcome.key] = outcome
     ordered = [outcomes[k] for k in _order(suite) if k in outcomes]

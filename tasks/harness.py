@@ -45,6 +45,9 @@ class EvalConfig(Frozen):
     max_steps: int = Field(default=15, ge=1)
     headless: bool = True
     grid: int = Field(default=1000, gt=0)
+    # OSWorld sleeps 20 s before evaluate(); we wait for the screen to settle, then this long, so a
+    # command started by the last keypress (a shell's `sort > file`) has finished writing.
+    desktop_score_delay_s: float = Field(default=1.0, ge=0)
 
 
 class _Worker:
@@ -207,6 +210,11 @@ class _Worker:
             max_steps=self.config.max_steps, confirm="never", protocol=_protocol(ProtocolSettings, self.config)
         )
         run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
+        if ctx.env_kind == "desktop":
+            settle = getattr(ctx.env, "settle", None)
+            if callable(settle):
+                settle()
+            time.sleep(self.config.desktop_score_delay_s)
         try:
             score = score_task(spec, ctx, run)
         except MetricError as e:

@@ -126,8 +126,9 @@ class ResultsDir:
         folder = self.task_dir(outcome.domain, outcome.task_id)
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(folder / "score.json", outcome.model_dump_json(indent=2))
-        if outcome.score is not None:
-            _write_atomic(folder / "result.txt", f"{outcome.score}\n")
+        if outcome.score is None:
+            return  # not run (unsupported, invalid): nothing scored, nothing to skip on resume
+        _write_atomic(folder / "result.txt", f"{outcome.score}\n")
         line = {"task": outcome.key, "status": outcome.status, "score": outcome.score, "time": time.time()}
         with (self.root / "scores.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")

@@ -102,7 +102,7 @@ class MemoryScreen(EnvironmentBase):
             label=w.label,
             role=w.kind if w.kind != "field" else "textbox",
             disabled=self._disabled(w),
-            bbox=tuple(float(v) for v in w.box),  # type: ignore[arg-type]
+            bbox=(float(w.box[0]), float(w.box[1]), float(w.box[2]), float(w.box[3])),
             context=w.context,
         )
 

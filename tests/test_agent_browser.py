@@ -103,8 +103,11 @@ def test_loop_detection_stops_a_repeated_no_effect_click(page: Any) -> None:
 
 def test_parse_error_fed_back_then_recovered(page: Any) -> None:
     backend = ScriptedBackend(
-        ['<tool_call>{"name": "computer_use", "arguments": {"action": "left_click"}}</tool_call>',
-         click(page, "#agree", "Tick the box"), DONE]  # fmt: skip
+        [
+            '<tool_call>{"name": "computer_use", "arguments": {"action": "left_click"}}</tool_call>',
+            click(page, "#agree", "Tick the box"),
+            DONE,
+        ]
     )
     result = run_episode("Tick the terms box", page, backend, QUIET)
     assert result.status == "success"

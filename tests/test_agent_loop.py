@@ -101,7 +101,9 @@ def test_fixable_blocker_continues_with_feedback() -> None:
 
 def test_repeated_no_effect_click_is_nudged_then_stopped() -> None:
     screen = form_screen()
-    replies = [click_reply(screen, "title")] * 5 + ["Verdict: blocked\nExplanation: The title is not a control."]
+    replies = [click_reply(screen, "title")] * 5 + [
+        "Verdict: blocked\nExplanation: The title is not a control."
+    ]
     backend = ScriptedBackend(replies)
     options = AgentOptions(confirm="never", loop_nudge_after=3, loop_stop_after=5)
     result = run_episode("Open the contact form", screen, backend, options)
@@ -115,7 +117,9 @@ def test_repeated_no_effect_click_is_nudged_then_stopped() -> None:
 
 def test_parse_error_is_fed_back_and_recovered(tmp_path: Path) -> None:
     screen = form_screen()
-    backend = ScriptedBackend(["I would like to click somewhere.", click_reply(screen, "agree"), done_reply()])
+    backend = ScriptedBackend(
+        ["I would like to click somewhere.", click_reply(screen, "agree"), done_reply()]
+    )
     result = run_episode("Tick the box", screen, backend, QUIET, record_dir=tmp_path)
     assert result.status == "success"
     assert result.steps[0].kind == "parse_error"
@@ -167,8 +171,12 @@ def test_secret_never_reaches_the_run_folder(tmp_path: Path, monkeypatch: pytest
     secret = "hunter2-very-secret"
     monkeypatch.setenv("QWEN_AGENT_SECRET_FORM_PASSWORD", secret)
     screen = form_screen()
-    backend = ScriptedBackend([click_reply(screen, "name"), type_reply("{{secret:FORM_PASSWORD}}"), done_reply()])
-    result = run_episode("Type the password {{secret:FORM_PASSWORD}}", screen, backend, QUIET, record_dir=tmp_path)
+    backend = ScriptedBackend(
+        [click_reply(screen, "name"), type_reply("{{secret:FORM_PASSWORD}}"), done_reply()]
+    )
+    result = run_episode(
+        "Type the password {{secret:FORM_PASSWORD}}", screen, backend, QUIET, record_dir=tmp_path
+    )
     assert result.status == "success"
     assert screen.widget("name").value == secret  # typed for real
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
@@ -182,7 +190,12 @@ def test_plan_is_requested_recorded_and_carried() -> None:
     screen = form_screen()
     plan = "1. Tick 'I agree to the terms'\n2. Click Save"
     backend = ScriptedBackend(
-        [f"<think>reasoning</think>\n{plan}", click_reply(screen, "agree"), click_reply(screen, "save"), done_reply()]
+        [
+            f"<think>reasoning</think>\n{plan}",
+            click_reply(screen, "agree"),
+            click_reply(screen, "save"),
+            done_reply(),
+        ]
     )
     result = run_episode("Agree and save", screen, backend, AgentOptions(confirm="never", plan=True))
     assert result.status == "success"
@@ -194,7 +207,14 @@ def test_plan_is_requested_recorded_and_carried() -> None:
 def test_replan_after_repeated_failures() -> None:
     screen = form_screen()
     backend = ScriptedBackend(
-        ["1. Click Save", "garbage", "more garbage", "still garbage", "1. Tick the box\n2. Save", done_reply()]
+        [
+            "1. Click Save",
+            "garbage",
+            "more garbage",
+            "still garbage",
+            "1. Tick the box\n2. Save",
+            done_reply(),
+        ]
     )
     options = AgentOptions(confirm="never", plan=True, replan_after=3)
     result = run_episode("Save", screen, backend, options)
@@ -244,3 +264,44 @@ def test_stop_signal_aborts_before_the_next_action() -> None:
     result = run_episode("Toggle", screen, backend, QUIET, stop=StopAfter(3))
     assert result.status == "aborted"
     assert len(screen.executed) == 1
+
+
+class TickingClock:
+    """A clock that advances `step` seconds every time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_time_budget_stops_the_run() -> None:
+    screen = form_screen()
+    backend = ScriptedBackend([click_reply(screen, "agree")] * 10)
+    options = AgentOptions(confirm="never", max_seconds=5)
+    result = run_episode("Toggle", screen, backend, options, clock=TickingClock(2.0))
+    assert result.status == "budget" and result.answer and "time budget" in result.answer
+    assert 1 <= len(screen.executed) < 10
+
+
+def test_only_the_first_of_several_calls_runs_and_the_model_is_told(tmp_path: Path) -> None:
+    screen = form_screen()
+    two = click_reply(screen, "agree") + "\n" + click_reply(screen, "name").split("\n", 1)[1]
+    backend = ScriptedBackend([two, done_reply()])
+    result = run_episode("Tick", screen, backend, QUIET, record_dir=tmp_path)
+    assert result.status == "success"
+    assert screen.widget("agree").checked and screen.focus is None
+    assert "Only the first of your 2 tool calls" in backend.requests[1].messages[-1].text
+    lines = [json.loads(x) for x in (tmp_path / "traj.jsonl").read_text().splitlines()]
+    assert [x["done"] for x in lines] == [False, True]
+
+
+def test_model_reported_blocker_is_a_failure_with_its_reason() -> None:
+    screen = form_screen()
+    backend = ScriptedBackend([done_reply("failure", "The page needs a login I do not have")])
+    result = run_episode("Save", screen, backend, QUIET)
+    assert result.status == "failure"
+    assert result.answer == "The page needs a login I do not have"
+    assert result.final_action is not None and result.final_action.kind == "finish"

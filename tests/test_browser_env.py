@@ -10,8 +10,9 @@ import pytest
 
 from actions.browser import BrowserEnvironment, BrowserOptions
 from actions.chromium import find_chromium
+from actions.domains import DomainPolicy
 from actions.errors import EnvironmentClosed, EnvironmentUnavailable
-from actions.types import Blocked, Click, Executed, Wait
+from actions.types import Blocked, Click, Executed, TypeText, Wait
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +29,6 @@ def env(browser_factory: Callable[..., Any]) -> BrowserEnvironment:
 
 def test_disabled_button_reports_what_to_do_first(env: BrowserEnvironment, pages_url: str) -> None:
     env.goto(pages_url + "blocked.html")
-    info = env.element_at(100, 190)  # the Submit button (40 + ~130 px down the form)
     box = env.evaluate("(() => { const r = submit.getBoundingClientRect(); return [r.x, r.y]; })()")
     info = env.element_at(round(box[0]) + 10, round(box[1]) + 10)
     assert info is not None
@@ -82,7 +82,45 @@ def test_uncovered_button_and_invisible_button(env: BrowserEnvironment, pages_ur
     assert env.element_at(5000, 10) is None
 
 
+# ----- secrets ------------------------------------------------------------------------------------
+
+
+def test_secret_placeholder_is_typed_resolved(
+    env: BrowserEnvironment, pages_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QWEN_AGENT_SECRET_PIN", "s3cr3t-東京")
+    env.goto(pages_url + "keyboard.html")
+    env.execute(Click(x=200, y=65))
+    env.execute(TypeText(text="pin={{secret:PIN}}"))
+    assert env.evaluate("document.getElementById('name').value") == "pin=s3cr3t-東京"
+    missing = env.execute(TypeText(text="{{secret:NOT_SET_ANYWHERE}}"))
+    assert missing.kind == "failed" and "QWEN_AGENT_SECRET_NOT_SET_ANYWHERE" in missing.reason
+
+
 # ----- tabs and domains ---------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("url", "blocked"),
+    [
+        ("http://example.com/a", None),
+        ("https://evil.test/x", "deny list"),
+        ("https://a.b.evil.test/x", "deny list"),
+        ("https://notevil.test/x", None),
+        ("http://127.0.0.1:8000/", None),
+        ("http://127.0.0.1:9000/", "deny list"),
+        ("about:blank", None),
+        ("data:text/html,hi", None),
+    ],
+)
+def test_domain_policy_rules(url: str, blocked: str | None) -> None:
+    policy = DomainPolicy(deny=("evil.test", "127.0.0.1:9000"))
+    verdict = policy.verdict(url)
+    assert (verdict is None) if blocked is None else (verdict is not None and blocked in verdict)
+    only = DomainPolicy(allow=("*.corp.example",))
+    assert only.verdict("https://wiki.corp.example/") is None
+    assert "not on the allow list" in (only.verdict("https://corp.example/") or "")
 
 
 def test_new_tab_is_followed(env: BrowserEnvironment, pages_url: str) -> None:
@@ -166,7 +204,9 @@ def test_wait_action(env: BrowserEnvironment, pages_url: str) -> None:
 
 
 def test_closed_browser_raises_environment_closed(chromium_path: str | None, pages_url: str) -> None:
-    env = BrowserEnvironment(BrowserOptions(executable_path=chromium_path, start_url=pages_url + "second.html"))
+    env = BrowserEnvironment(
+        BrowserOptions(executable_path=chromium_path, start_url=pages_url + "second.html")
+    )
     assert env.observe().title == "Second page"
     env.close()
     with pytest.raises(EnvironmentClosed, match="start a new one"):

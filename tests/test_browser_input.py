@@ -54,9 +54,7 @@ def test_screenshot_frame_matches_options(framed_env: BrowserEnvironment, pages_
     assert obs.url == pages_url + "mouse.html"
 
 
-def test_click_where_the_screenshot_shows_the_target(
-    framed_env: BrowserEnvironment, pages_url: str
-) -> None:
+def test_click_where_the_screenshot_shows_the_target(framed_env: BrowserEnvironment, pages_url: str) -> None:
     env = framed_env
     open_page(env, pages_url, "mouse.html")
     obs = env.observe()

@@ -6,6 +6,7 @@ Every check reads the probe's own event log (what Tk received), never our bookke
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,24 +37,29 @@ def target(app: RunningApp, name: str) -> tuple[int, int]:
     return found[0]["x_root"], found[0]["y_root"]
 
 
-def presses(app: RunningApp) -> list[dict[str, Any]]:
-    return app.events("press")
+def presses(app: RunningApp, count: int = 1) -> list[dict[str, Any]]:
+    """The probe's recorded presses, once it holds `count` (under load Tk lags the X server)."""
+    return app.wait_for("press", count)
 
 
 def focus_entry(env: DesktopEnvironment, app: RunningApp) -> None:
     entry = app.ready["entry"]
     assert isinstance(env.execute(Click(x=entry["x_root"], y=entry["y_root"])), Executed)
-    assert presses(app)[-1]["widget"] == "entry"
+    assert app.wait_for("press")[-1]["widget"] == "entry"
 
 
-def entry_text(app: RunningApp) -> str:
-    entries = app.events("entry")
-    return str(entries[-1]["text"]) if entries else ""
+def entry_text(app: RunningApp, expected: str) -> str:
+    """The Entry's text as the probe recorded it last, waiting up to 5 s for `expected`."""
+    deadline = time.monotonic() + 5
+    while True:
+        entries = app.events("entry")
+        text = str(entries[-1]["text"]) if entries else ""
+        if text == expected or time.monotonic() > deadline:
+            return text
+        time.sleep(0.02)
 
 
-def test_observe_returns_the_monitor_screenshot(
-    desktop: DesktopEnvironment, probe: RunningApp
-) -> None:
+def test_observe_returns_the_monitor_screenshot(desktop: DesktopEnvironment, probe: RunningApp) -> None:
     shot = desktop.observe()
     assert shot.image.size == (1280, 800)
     assert (shot.geometry.width, shot.geometry.height, shot.geometry.scale) == (1280, 800, 1.0)
@@ -78,8 +84,8 @@ def test_multi_and_right_clicks(
     desktop: DesktopEnvironment, probe: RunningApp, button: str, count: int
 ) -> None:
     x, y = target(probe, "ne")
-    desktop.execute(Click(x=x, y=y, button=button, count=count))  # type: ignore[arg-type]
-    got = presses(probe)
+    desktop.execute(Click(x=x, y=y, button=button, count=count))
+    got = presses(probe, count)
     number = {"left": 1, "right": 3}[button]
     assert [p["count"] for p in got] == list(range(1, count + 1))
     assert all(p["button"] == number and p["target"] == "ne" for p in got)
@@ -89,7 +95,7 @@ def test_drag_from_point_and_from_pointer(desktop: DesktopEnvironment, probe: Ru
     (x0, y0), (x1, y1) = target(probe, "nw"), target(probe, "se")
     desktop.execute(Drag(start_x=x0, start_y=y0, x=x1, y=y1))
     desktop.execute(Drag(x=x0, y=y1))  # start None = from where the pointer is (x1, y1)
-    drags = probe.events("drag")
+    drags = probe.wait_for("drag", 2)
     assert [(d["start"], d["end"]) for d in drags] == [([x0, y0], [x1, y1]), ([x1, y1], [x0, y1])]
 
 
@@ -105,26 +111,24 @@ def test_scroll_vertical_and_horizontal(desktop: DesktopEnvironment, probe: Runn
 
 
 @pytest.mark.parametrize("typing", ["auto", "xdotool", "clipboard"])
-def test_typing_ascii(
-    virtual_display: VirtualDisplay, probe: RunningApp, typing: str
-) -> None:
-    options = DesktopOptions(display=virtual_display.display, typing=typing)  # type: ignore[arg-type]
+def test_typing_ascii(virtual_display: VirtualDisplay, probe: RunningApp, typing: str) -> None:
+    options = DesktopOptions(display=virtual_display.display, typing=typing)
     with DesktopEnvironment(options) as env:
         focus_entry(env, probe)
         env.execute(TypeText(text="Hello, World! 42"))
-    assert entry_text(probe) == "Hello, World! 42"
+    assert entry_text(probe, "Hello, World! 42") == "Hello, World! 42"
 
 
 @pytest.mark.parametrize("typing", ["auto", "clipboard"])
 def test_typing_non_ascii_restores_the_clipboard(
     virtual_display: VirtualDisplay, probe: RunningApp, typing: str
 ) -> None:
-    options = DesktopOptions(display=virtual_display.display, typing=typing)  # type: ignore[arg-type]
+    options = DesktopOptions(display=virtual_display.display, typing=typing)
     with DesktopEnvironment(options) as env:
         env.input.write_clipboard("the user's clipboard")
         focus_entry(env, probe)
         env.execute(TypeText(text="café 東京"))
-        assert entry_text(probe) == "café 東京"
+        assert entry_text(probe, "café 東京") == "café 東京"
         assert env.input.read_clipboard() == "the user's clipboard"
 
 
@@ -134,10 +138,10 @@ def test_key_combinations_reach_the_app(desktop: DesktopEnvironment, probe: Runn
     desktop.execute(Hotkey(keys=("ctrl", "s")))
     desktop.execute(Hotkey(keys=("backspace",)))
     desktop.execute(Hotkey(keys=("shift", "x")))
+    assert entry_text(probe, "abX") == "abX"  # typed, then backspace, then shift+x
     assert [e["name"] for e in probe.events("shortcut")] == ["ctrl+s"]
     keys = [(e["keysym"], e["modifiers"]) for e in probe.events("key")]
     assert ("s", ["ctrl"]) in keys and ("X", ["shift"]) in keys
-    assert entry_text(probe) == "abX"
 
 
 def test_secret_is_typed_but_never_logged(
@@ -152,19 +156,17 @@ def test_secret_is_typed_but_never_logged(
         focus_entry(env, probe)
         outcome = env.execute(TypeText(text="pin={{secret:PIN}}"))
         missing = env.execute(TypeText(text="{{secret:NOPE}}"))
-    assert entry_text(probe) == "pin=s3cr3t-ü"
+    assert entry_text(probe, "pin=s3cr3t-ü") == "pin=s3cr3t-ü"
     assert "s3cr3t" not in caplog.text and "s3cr3t" not in repr(outcome)
     assert "{{secret:PIN}}" in caplog.text
     assert isinstance(missing, Failed) and "QWEN_AGENT_SECRET_NOPE" in missing.reason
 
 
-def test_off_screen_point_is_a_failed_outcome(
-    desktop: DesktopEnvironment, probe: RunningApp
-) -> None:
+def test_off_screen_point_is_a_failed_outcome(desktop: DesktopEnvironment, probe: RunningApp) -> None:
     outcome = desktop.execute(Click(x=1280, y=10))
     assert isinstance(outcome, Failed) and "1280x800" in outcome.reason
     assert isinstance(desktop.execute(MoveTo(x=5, y=900)), Failed)
-    assert presses(probe) == []
+    assert probe.events("press") == []
 
 
 def test_calibration_on_the_probe_surface(desktop: DesktopEnvironment, probe: RunningApp) -> None:
@@ -174,4 +176,4 @@ def test_calibration_on_the_probe_surface(desktop: DesktopEnvironment, probe: Ru
     report = run_calibration(desktop, ProbeSurface(probe.log_path))
     assert report.passed, report.text()
     assert {r.located_from for r in report.results} == {"screenshot"}
-    assert {p["target"] for p in presses(probe)} == {"nw", "ne", "center", "sw", "se"}
+    assert {p["target"] for p in presses(probe, 5)} == {"nw", "ne", "center", "sw", "se"}

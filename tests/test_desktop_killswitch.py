@@ -33,7 +33,7 @@ def test_hotkey_stops_the_agent_before_its_next_action(
         assert switch.wait(5), "the hotkey was not seen"
         with pytest.raises(StopRequested, match="hotkey"):
             env.execute(Click(x=centre["x_root"], y=centre["y_root"]))
-    assert len(probe.events("press")) == 1  # the second click never happened
+    assert len(probe.wait_for("press", 2, timeout_s=1)) == 1  # the second click never happened
 
 
 @pytest.mark.unit

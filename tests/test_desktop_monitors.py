@@ -25,9 +25,7 @@ def test_monitors_are_seen_as_laid_out(dual_display: VirtualDisplay) -> None:
         DesktopEnvironment(DesktopOptions(display=dual_display.display, monitor=3))
 
 
-def test_click_on_second_monitor_lands(
-    dual_display: VirtualDisplay, launch_desktop_app: LaunchApp
-) -> None:
+def test_click_on_second_monitor_lands(dual_display: VirtualDisplay, launch_desktop_app: LaunchApp) -> None:
     probe = launch_desktop_app(dual_display, "probe", "--x", "1340", "--y", "60")
     with DesktopEnvironment(DesktopOptions(display=dual_display.display, monitor=2)) as env:
         left = env.geometry.offset_x
@@ -40,5 +38,7 @@ def test_click_on_second_monitor_lands(
         assert isinstance(env.execute(Click(x=logical[0], y=logical[1])), Executed)
     press = probe.wait_for("press")[-1]
     assert (press["x_root"], press["y_root"], press["target"]) == (
-        centre["x_root"], centre["y_root"], "center",
+        centre["x_root"],
+        centre["y_root"],
+        "center",
     )

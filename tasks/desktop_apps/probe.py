@@ -62,7 +62,7 @@ def run_probe(log_path: Path, x: int, y: int, title: str) -> None:
     canvas.pack(side="top")
     for name, (cx, cy, rgb) in TARGETS.items():
         half = TARGET_SIZE // 2
-        colour = "#%02x%02x%02x" % rgb
+        colour = "#{:02x}{:02x}{:02x}".format(*rgb)
         canvas.create_rectangle(cx - half, cy - half, cx + half, cy + half, fill=colour,
                                 outline=colour, tags=(name,))  # fmt: skip
     text = tk.StringVar(root)

@@ -32,8 +32,10 @@
       const body = JSON.stringify(patch);
       chain = chain
         .then(() => fetch(`/${app}/api/state`, {
-          method: "POST", headers: { "Content-Type": "application/json" }, body, keepalive: true,
+          method: "POST", headers: { "Content-Type": "application/json" }, body,
         }))
+        // Read the reply: an unread body keeps the request open in the browser's network log.
+        .then((r) => r.text())
         .catch(() => {})
         .finally(() => { pending -= 1; });
       return chain;
