@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # torch and torchvision are installed first and explicitly so pip never pulls another multi-GB build.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium
+APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium mousepad
 PYTEST_ARGS ?=
 
 .PHONY: setup system venv test lint format run eval bench clean
@@ -14,7 +14,7 @@ setup: system venv
 # System packages: installed only when something is missing and we are root on Debian/Ubuntu.
 system:
 	@missing=""; \
-	for bin in Xvfb xdotool openbox xdpyinfo xrandr xclip wmctrl chromium; do \
+	for bin in Xvfb xdotool openbox xdpyinfo xrandr xclip wmctrl chromium xterm mousepad; do \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$bin"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "system packages: present"; \

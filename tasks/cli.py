@@ -11,6 +11,7 @@ from tasks.cli_common import console_error, exit_on_error
 from tasks.cli_eval import eval_command
 from tasks.cli_inspect import inspect_app
 from tasks.cli_run import run_command
+from tasks.cli_sandbox import sandbox_command
 
 app = typer.Typer(
     name="qwen-agent",
@@ -23,6 +24,7 @@ app.add_typer(inspect_app, name="inspect")
 app.command("run")(run_command)
 app.command("eval")(eval_command)
 app.command("calibrate")(calibrate_command)
+app.command("sandbox")(sandbox_command)
 
 
 def _version(value: bool) -> None:

@@ -13,6 +13,8 @@ import typer
 
 from tasks.cli_common import ExitCode
 
+REFERENCE_STEPS = 60  # the reference scripts' longest tasks take ~25 steps; a model gets 15
+
 
 def _print_list() -> None:
     from tasks.evaluation import list_suites
@@ -20,7 +22,9 @@ def _print_list() -> None:
     typer.echo(f"{'suite':<10} {'tasks':>5}  where")
     for name, count, where in list_suites():
         typer.echo(f"{name:<10} {count:>5}  {where}")
-    typer.echo("\nAn OSWorld `evaluation_examples` folder works too: qwen-agent eval PATH [--meta test_all.json]")
+    typer.echo(
+        "\nAn OSWorld `evaluation_examples` folder works too: qwen-agent eval PATH [--meta test_all.json]"
+    )
 
 
 class _ConsoleProgress:
@@ -68,16 +72,27 @@ def eval_command(
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Parallel workers, each with its own browser and display.")
     ] = 1,
-    max_steps: Annotated[int, typer.Option("--max-steps", min=1, help="Step budget per task.")] = 15,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip tasks already scored in the results.")] = False,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Run every task again, replacing old results.")] = False,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps", min=1, help="Step budget per task (default 15; 60 for --model reference)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip tasks already scored in the results.")
+    ] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Run every task again, replacing old results.")
+    ] = False,
     out: Annotated[Path, typer.Option("--out", help="Results root: <out>/<model>/<domain>/<id>/.")] = Path(
         "results"
     ),
     run_name: Annotated[
         str | None, typer.Option("--run-name", help="Folder name under --out (default: from --model).")
     ] = None,
-    domain: Annotated[list[str] | None, typer.Option("--domain", help="Only these domains (repeatable).")] = None,
+    domain: Annotated[
+        list[str] | None, typer.Option("--domain", help="Only these domains (repeatable).")
+    ] = None,
     task: Annotated[
         list[str] | None, typer.Option("--task", help="Only these task ids / MiniWoB names (repeatable).")
     ] = None,
@@ -85,14 +100,17 @@ def eval_command(
         str | None, typer.Option("--meta", help="Meta file in the suite folder (default test_all.json).")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="MiniWoB: seed every episode (same layout, same instruction).")
+        int | None,
+        typer.Option("--seed", help="MiniWoB: seed every episode (same layout, same instruction)."),
     ] = None,
     episode_seconds: Annotated[
         float, typer.Option("--episode-seconds", help="MiniWoB: episode time limit (MiniWoB's own is 10 s).")
     ] = 600.0,
     grid: Annotated[int, typer.Option("--grid", help="Coordinate grid (1000; 999 as in OSWorld).")] = 1000,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser windows.")] = False,
-    list_: Annotated[bool, typer.Option("--list", help="List the built-in suites and their task counts.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the built-in suites and their task counts.")
+    ] = False,
 ) -> None:
     """Evaluate a model on a task suite; prints progress per task and the success rate per domain."""
     if list_:
@@ -112,7 +130,8 @@ def eval_command(
         typer.echo(f"qwen-agent: task file problem: {err}", err=True)
     config = EvalConfig(
         suite_name=loaded.name, suite_root=loaded.root, model=model, endpoint=endpoint,
-        api_key_env=api_key_env, out=out, run_name=run_name, workers=workers, max_steps=max_steps,
+        api_key_env=api_key_env, out=out, run_name=run_name, workers=workers,
+        max_steps=max_steps or (REFERENCE_STEPS if model == "reference" else 15),
         headless=not headed, grid=grid,
     )  # fmt: skip
     total = len(loaded.tasks) + len(loaded.errors)
@@ -124,7 +143,9 @@ def eval_command(
                f"over {overall['scored']} scored task(s)")  # fmt: skip
     for name, r in summary["domains"].items():
         dr = r["success_rate"]
-        typer.echo(f"  {name:<20} {'-' if dr is None else f'{100 * dr:5.1f}%'}  ({r['success']}/{r['scored']})")
+        typer.echo(
+            f"  {name:<20} {'-' if dr is None else f'{100 * dr:5.1f}%'}  ({r['success']}/{r['scored']})"
+        )
     if summary["failures"]:
         typer.echo("  failures: " + ", ".join(f"{k} {v}" for k, v in summary["failures"].items()))
     if summary["not_run"]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from tasks.results import CATEGORY_TEXT, TaskOutcome
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .ok{color:#116611;font-weight:bold}.bad{color:#aa1111;font-weight:bold}.muted{color:#777}
 .cat{display:inline-block;padding:1px 6px;border-radius:8px;background:#fde2e2;font-size:90%}"""
@@ -32,7 +33,9 @@ def _task_row(o: TaskOutcome) -> str:
     score = "-" if o.score is None else f"{o.score:.2f}"
     cls = "ok" if (o.score or 0) >= 1 else ("muted" if o.score is None else "bad")
     cat = f'<span class="cat">{html.escape(o.category)}</span>' if o.category else ""
-    extra = "".join(f"<div class='muted'>{html.escape(k)}: {html.escape(str(v))}</div>" for k, v in o.extra.items())
+    extra = "".join(
+        f"<div class='muted'>{html.escape(k)}: {html.escape(str(v))}</div>" for k, v in o.extra.items()
+    )
     return (
         f"<tr><td><a href='{link}'>{html.escape(o.key)}</a>{' (infeasible)' if o.infeasible else ''}</td>"
         f"<td class='{cls}'>{score}</td><td>{html.escape(o.status)}</td><td>{cat}</td>"
@@ -42,19 +45,25 @@ def _task_row(o: TaskOutcome) -> str:
 
 
 def render_eval_report(summary: dict[str, Any], outcomes: list[TaskOutcome]) -> str:
-    head = "<tr><th>scope</th><th>tasks</th><th>scored</th><th>success</th><th>success rate</th><th>unsupported</th><th>invalid</th><th>errors</th></tr>"
+    cols = ("scope", "tasks", "scored", "success", "success rate", "unsupported", "invalid", "errors")
+    head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
     rates = [_rate_row("overall", summary["overall"]), _rate_row("feasible", summary["feasible"]),
              _rate_row("infeasible", summary["infeasible"])]  # fmt: skip
     rates += [_rate_row(d, r) for d, r in summary["domains"].items()]
-    failures = "".join(
-        f"<tr><td><span class='cat'>{html.escape(c)}</span></td><td>{n}</td><td>{html.escape(CATEGORY_TEXT.get(c, ''))}</td></tr>"
-        for c, n in summary["failures"].items()
-    ) or "<tr><td colspan=3>none</td></tr>"
+    failures = (
+        "".join(
+            f"<tr><td><span class='cat'>{html.escape(c)}</span></td><td>{n}</td>"
+            f"<td>{html.escape(CATEGORY_TEXT.get(c, ''))}</td></tr>"
+            for c, n in summary["failures"].items()
+        )
+        or "<tr><td colspan=3>none</td></tr>"
+    )
     rows = "".join(_task_row(o) for o in outcomes)
     title = f"{summary['suite']} - {summary['model']}"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>
-<p>Success rate = mean score over scored tasks (OSWorld's figure). Unsupported and invalid tasks are not scored.</p>
+<p>Success rate = mean score over scored tasks (OSWorld's figure).
+Unsupported and invalid tasks are not scored.</p>
 <table>{head}{"".join(rates)}</table>
 <h2>Why tasks failed</h2><table><tr><th>category</th><th>tasks</th><th>meaning</th></tr>{failures}</table>
 <h2>Tasks</h2><table><tr><th>task</th><th>score</th><th>status</th><th>failure</th><th>steps</th><th>s</th><th>instruction</th><th>reason</th></tr>{rows}</table>

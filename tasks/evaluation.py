@@ -48,7 +48,7 @@ def list_suites() -> list[tuple[str, int, str]]:
 
 def _not_run(entry: TaskEntry | None, err: Any, status: str) -> TaskOutcome:
     return TaskOutcome(
-        domain=err.domain, task_id=err.task_id, status=status,  # type: ignore[arg-type]
+        domain=err.domain, task_id=err.task_id, status=status,
         reason=str(err), infeasible=bool(entry and entry.spec.infeasible),
     )  # fmt: skip
 

@@ -38,7 +38,7 @@ def get_active_tab_info(ctx: TaskContext, config: dict[str, Any]) -> dict[str, s
     return {"url": page.url, "title": page.title()}
 
 
-def get_active_url_from_accessTree(ctx: TaskContext, config: dict[str, Any]) -> str:  # noqa: N802
+def get_active_url_from_accessTree(ctx: TaskContext, config: dict[str, Any]) -> str:
     """The active tab's URL (OSWorld reads it from the address bar)."""
     return str(_browser(ctx, "active_url_from_accessTree").page.url)
 
@@ -88,7 +88,7 @@ def _one_vm_file(ctx: TaskContext, path: str, dest: str | None) -> str | None:
     return str(target)
 
 
-def get_vm_file(ctx: TaskContext, config: dict[str, Any]) -> str | None | list[str | None]:
+def get_vm_file(ctx: TaskContext, config: dict[str, Any]) -> str | list[str | None] | None:
     """Local path of the file (copied to the cache as `dest` when given); None if it does not exist.
 
     `multi: true` takes lists in `path` / `dest` and returns a list.

@@ -8,6 +8,7 @@ so a crash or a stuck browser never takes the run down; finished tasks are skipp
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue
 import shutil
@@ -119,10 +120,8 @@ class _Worker:
 
     def close(self) -> None:
         for env in self._browsers.values():
-            try:
+            with contextlib.suppress(Exception):
                 env.close()
-            except Exception:
-                pass
         if self._shared_backend is not None:
             self._shared_backend.close()
         if self._display is not None:
@@ -192,7 +191,6 @@ class _Worker:
         from agent.loop import run_episode
         from agent.options import AgentOptions
         from model.qwen3vl import ProtocolSettings
-
         from tasks.setup_steps import SETUP_STEPS, run_steps
 
         spec = ctx.entry.spec
@@ -207,7 +205,9 @@ class _Worker:
         instruction = ctx.instruction or spec.instruction
         backend = self.backend(ctx.env, ctx)
         options = AgentOptions(
-            max_steps=self.config.max_steps, confirm="never", protocol=_protocol(ProtocolSettings, self.config)
+            max_steps=self.config.max_steps,
+            confirm="never",
+            protocol=_protocol(ProtocolSettings, self.config),
         )
         run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
         if ctx.env_kind == "desktop":
@@ -267,17 +267,17 @@ def run_tasks(
         return []
     if config.workers == 1:
         worker = _Worker(config, results)
-        outcomes = []
+        in_order: list[TaskOutcome] = []
         try:
             for entry in entries:
                 progress("start", entry.key)
                 outcome = worker.run(entry)
                 results.write(outcome)
                 progress("done", outcome)
-                outcomes.append(outcome)
+                in_order.append(outcome)
         finally:
             worker.close()
-        return outcomes
+        return in_order
     ctx = mp.get_context("spawn")
     todo, done = ctx.Queue(), ctx.Queue()
     for entry in entries:

@@ -22,7 +22,10 @@ def _read_csv(path: Path, ignore_case: bool) -> Table | None:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-    rows = [[c.strip().lower() if ignore_case else c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    rows = [
+        [c.strip().lower() if ignore_case else c.strip() for c in row]
+        for row in csv.reader(io.StringIO(text))
+    ]
     while rows and not any(rows[-1]):
         rows.pop()  # trailing blank lines are not rows
     return rows
@@ -36,7 +39,7 @@ def _cell(value: Any, precision: int) -> Any:
 
 def _read_xlsx(path: Path, precision: int) -> dict[str, list[list[Any]]] | None:
     try:
-        import openpyxl
+        import openpyxl  # type: ignore[import-untyped]
     except ImportError as e:
         raise Unsupported(
             "compare_table on .xlsx needs openpyxl (`pip install openpyxl`); CSV tables need nothing"

@@ -105,7 +105,7 @@ def check_direct_json_object(result: Any, rules: dict[str, Any], **_: Any) -> fl
         if not rules.get("expect_in_result", False):
             for key, want in expected.items():
                 if expected.get("ignore_list_order", False):
-                    if sorted(want) != sorted(result.get(key)):
+                    if sorted(want) != sorted(result.get(key) or []):
                         return 0.0
                 elif want != result.get(key):
                     return 0.0
@@ -119,7 +119,7 @@ def check_direct_json_object(result: Any, rules: dict[str, Any], **_: Any) -> fl
                 if not hit:
                     return 0.0
             elif isinstance(want, str):
-                if want not in got:
+                if not isinstance(got, str) or want not in got:
                     return 0.0
             else:
                 return 0.0

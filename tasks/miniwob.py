@@ -113,7 +113,9 @@ _START_JS = """([seed, ms]) => {
   core.startEpisodeReal();
 }"""
 
-_QUERY_JS = "() => (document.getElementById('query') || {textContent: ''}).textContent.replace(/\\s+/g, ' ').trim()"
+_QUERY_JS = (
+    "() => (document.getElementById('query') || {textContent: ''}).textContent.replace(/\\s+/g, ' ').trim()"
+)
 
 
 def start_episode(
@@ -141,7 +143,9 @@ def read_reward(ctx: TaskContext) -> dict[str, Any]:
         got = ctx.env.page.evaluate("() => window.__qwenAgentReward || null")
     except Exception:  # the agent navigated away or closed the tab: no reward was recorded
         got = None
-    result: dict[str, Any] = dict(got) if isinstance(got, dict) else {"done": False, "reward": 0.0, "raw_reward": 0.0}
+    result: dict[str, Any] = (
+        dict(got) if isinstance(got, dict) else {"done": False, "reward": 0.0, "raw_reward": 0.0}
+    )
     raw = float(result.get("raw_reward") or 0.0)
     if result.get("done") and result.get("time_proportional"):
         elapsed = float(result.get("elapsed_ms") or 0.0)

@@ -197,7 +197,9 @@ def activate_window(
             _wmctrl(ctx, "-i", "-a", wid)
             return
         if time.monotonic() > deadline:
-            raise SetupFailed(f"activate_window: no window matching {window_name!r} within {WINDOW_WAIT_S:g} s")
+            raise SetupFailed(
+                f"activate_window: no window matching {window_name!r} within {WINDOW_WAIT_S:g} s"
+            )
         time.sleep(0.1)
 
 

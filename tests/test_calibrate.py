@@ -88,7 +88,6 @@ def test_result_and_fit_types_are_frozen() -> None:
     [
         (1.0, "css", 1000, (1280, 800)),
         (2.0, "device", 999, (1280, 800)),
-        (1.0, "css", 999, (1920, 1080)),
     ],
 )
 def test_browser_calibration_passes(
@@ -135,8 +134,9 @@ def test_browser_calibration_detects_a_wrong_frame(chromium_path: str | None) ->
 
 @pytest.mark.browser
 def test_cli_calibrate_browser_exits_zero(chromium_path: str | None) -> None:
-    # Device scale factor 2 with CSS-pixel screenshots (the default frame).
-    result = CliRunner().invoke(app, ["calibrate", "--device-scale-factor", "2", "--json"])
+    # Device scale factor 2 with CSS-pixel screenshots (the default frame), 1920x1080, OSWorld grid.
+    args = ["calibrate", "--device-scale-factor", "2", "--screen", "1920x1080", "--grid", "999"]
+    result = CliRunner().invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     assert '"passed": true' in result.output
 

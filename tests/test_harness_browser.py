@@ -55,7 +55,9 @@ def site(tmp_path: Path) -> Iterator[str]:
     httpd.shutdown()
 
 
-def task(task_id: str, url: str, evaluator: dict[str, Any], extra_steps: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def task(
+    task_id: str, url: str, evaluator: dict[str, Any], extra_steps: list[dict[str, Any]] = ()
+) -> dict[str, Any]:  # type: ignore[assignment]
     return {
         "id": task_id,
         "instruction": "Press the button.",
@@ -110,10 +112,16 @@ def outcomes(root: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_solver_passes_feasible_misses_infeasible_and_bad_files_are_reported(tmp_path: Path, site: str) -> None:
+def test_solver_passes_feasible_misses_infeasible_and_bad_files_are_reported(
+    tmp_path: Path, site: str
+) -> None:
     browser_ok()
     suite = make_suite(tmp_path / "suite", site)
-    model = script(tmp_path / "solve.jsonl", call("left_click", coordinate=[500, 500]), call("terminate", status="success"))
+    model = script(
+        tmp_path / "solve.jsonl",
+        call("left_click", coordinate=[500, 500]),
+        call("terminate", status="success"),
+    )
     summary, root = evaluate(suite, model, tmp_path / "results", run_name="solver")
     got = outcomes(root)
     assert got["web/press"]["score"] == 1.0 and got["web/press"]["category"] is None
@@ -158,7 +166,11 @@ def test_killed_run_resumes_and_scores_every_task_once(tmp_path: Path, site: str
     for i in ids:  # a setup sleep keeps each task busy long enough to be killed in the middle
         t = task(i, site, FEASIBLE, [{"type": "sleep", "parameters": {"seconds": 0.7}}])
         (web / f"{i}.json").write_text(json.dumps(t))
-    model = script(tmp_path / "solve.jsonl", call("left_click", coordinate=[500, 500]), call("terminate", status="success"))
+    model = script(
+        tmp_path / "solve.jsonl",
+        call("left_click", coordinate=[500, 500]),
+        call("terminate", status="success"),
+    )
     out = tmp_path / "results"
     argv = [sys.executable, "-m", "tasks.cli", "eval", str(root), "--model", model, "--out", str(out),
             "--run-name", "r", "--workers", "2", "--max-steps", "3"]  # fmt: skip

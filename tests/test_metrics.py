@@ -61,7 +61,9 @@ def test_check_direct_json_object() -> None:
     rules = {"expected": {"name": "Ada", "tags": ["x", "y"]}}
     assert m("check_direct_json_object", {"name": "Ada", "tags": ["x", "y"], "extra": 1}, rules) == 1.0
     assert m("check_direct_json_object", {"name": "Ada", "tags": ["y", "x"]}, rules) == 0.0
-    assert m("check_direct_json_object", "{'name': 'Ada', 'tags': ['x', 'y']}", rules) == 1.0  # OSWorld's ' -> "
+    assert (
+        m("check_direct_json_object", "{'name': 'Ada', 'tags': ['x', 'y']}", rules) == 1.0
+    )  # OSWorld's ' -> "
     assert m("check_direct_json_object", None, rules) == 0.0
     assert m("check_direct_json_object", "not json", rules) == 0.0
     contains = {"expected": {"city": ["Paris", "Lyon"], "note": "ok"}, "expect_in_result": True}
@@ -122,14 +124,23 @@ def rule(value: Any) -> dict[str, Any]:
     return {"type": "rule", "rules": value}
 
 
-def make_ctx(tmp_path: Path, evaluator: dict[str, Any], config: list[Any] | None = None) -> tuple[TaskSpec, TaskContext]:
-    spec = TaskSpec.model_validate({"id": "t", "instruction": "do it", "evaluator": evaluator, "config": config or []})
+def make_ctx(
+    tmp_path: Path, evaluator: dict[str, Any], config: list[Any] | None = None
+) -> tuple[TaskSpec, TaskContext]:
+    spec = TaskSpec.model_validate(
+        {"id": "t", "instruction": "do it", "evaluator": evaluator, "config": config or []}
+    )
     entry = TaskEntry(domain="d", spec=spec, path=tmp_path / "t.json")
     for name in ("work", "dl", "cache"):
         (tmp_path / name).mkdir(exist_ok=True)
     ctx = TaskContext(
-        entry=entry, env=None, env_kind="desktop", suite_root=tmp_path, workdir=tmp_path / "work",
-        downloads=tmp_path / "dl", cache_dir=tmp_path / "cache",
+        entry=entry,
+        env=None,
+        env_kind="desktop",
+        suite_root=tmp_path,
+        workdir=tmp_path / "work",
+        downloads=tmp_path / "dl",
+        cache_dir=tmp_path / "cache",
     )
     return spec, ctx
 
@@ -195,7 +206,9 @@ def test_postconfig_runs_before_scoring(tmp_path: Path) -> None:
         "func": "compare_text_file",
         "result": {"type": "vm_file", "path": "saved.txt", "dest": "saved.txt"},
         "expected": {"type": "vm_file", "path": "gold.txt"},
-        "postconfig": [{"type": "execute", "parameters": {"command": "printf 'saved' > saved.txt", "shell": True}}],
+        "postconfig": [
+            {"type": "execute", "parameters": {"command": "printf 'saved' > saved.txt", "shell": True}}
+        ],
     }
     spec, ctx = make_ctx(tmp_path, ev)
     (ctx.workdir / "gold.txt").write_text("saved\n")

@@ -54,7 +54,7 @@ def test_miniwob_seed_reproducible_and_scored_by_its_own_reward(tmp_path: Path) 
             suite_name="miniwob", suite_root=suite.root, model=script(tmp_path / f"{name}.jsonl", *replies),
             out=tmp_path / "results", run_name=name, max_steps=3,
         )  # fmt: skip
-        summary, root = evaluate(suite, config, lambda kind, payload: None)
+        _summary, root = evaluate(suite, config, lambda kind, payload: None)
         return json.loads((root / "miniwob" / "click-test" / "score.json").read_text())
 
     hit = run("hit", call("left_click", coordinate=target), call("terminate", status="success"))

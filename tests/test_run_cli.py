@@ -142,7 +142,10 @@ def test_desktop_run_on_a_private_xvfb(tmp_path: Path) -> None:
     require_x11_tools()
     model = script(
         tmp_path / "replies.jsonl",
-        [call("Wait", action="wait", time=0.1), call("Nothing to do", action="answer", text="Empty desktop.")],
+        [
+            call("Wait", action="wait", time=0.1),
+            call("Nothing to do", action="answer", text="Empty desktop."),
+        ],
     )
     out = run_cli("Look at the desktop", "--env", "desktop", "--xvfb", "--no-hotkey", "--model", model,
                   "--record-dir", str(tmp_path / "run"))  # fmt: skip

@@ -66,7 +66,11 @@ def test_malformed_json_names_file_and_position_and_rest_loads(tmp_path: Path) -
 def test_missing_field_and_wrong_type_name_the_field(tmp_path: Path) -> None:
     no_eval = {k: v for k, v in GOOD.items() if k != "evaluator"} | {"id": "no-eval"}
     bad_conj = {**GOOD, "id": "bad-conj", "evaluator": {**GOOD["evaluator"], "conj": "xor"}}
-    lists = {**GOOD, "id": "lists", "evaluator": {"func": ["exact_match", "fuzzy_match"], "result": [{"type": "rule", "rules": 1}]}}
+    lists = {
+        **GOOD,
+        "id": "lists",
+        "evaluator": {"func": ["exact_match", "fuzzy_match"], "result": [{"type": "rule", "rules": 1}]},
+    }
     for data in (no_eval, bad_conj, lists):
         write(tmp_path, "web", data["id"], data)
     errors = {e.task_id: e for e in load_suite(tmp_path).errors}
@@ -87,11 +91,25 @@ def test_typo_in_metric_name_is_reported_with_suggestion(tmp_path: Path) -> None
 
 def test_unknown_getter_and_setup_step_are_named(tmp_path: Path) -> None:
     data = {**GOOD, "id": "g", "config": [{"type": "googledrive", "parameters": {}}]}
-    err = check_names(TaskEntry(domain="w", spec=load_suite_one(tmp_path, data), path=tmp_path), SETUP_STEPS, GETTERS, METRICS)
+    err = check_names(
+        TaskEntry(domain="w", spec=load_suite_one(tmp_path, data), path=tmp_path),
+        SETUP_STEPS,
+        GETTERS,
+        METRICS,
+    )
     assert err is not None and err.field == "config.0.type" and "'googledrive'" in err.message
     data = {**GOOD, "id": "g2", "evaluator": {**GOOD["evaluator"], "result": {"type": "accessibility_tree"}}}
-    err = check_names(TaskEntry(domain="w", spec=load_suite_one(tmp_path, data), path=tmp_path), SETUP_STEPS, GETTERS, METRICS)
-    assert err is not None and err.field == "evaluator.result.type" and "getter 'accessibility_tree'" in err.message
+    err = check_names(
+        TaskEntry(domain="w", spec=load_suite_one(tmp_path, data), path=tmp_path),
+        SETUP_STEPS,
+        GETTERS,
+        METRICS,
+    )
+    assert (
+        err is not None
+        and err.field == "evaluator.result.type"
+        and "getter 'accessibility_tree'" in err.message
+    )
 
 
 def load_suite_one(tmp_path: Path, data: dict[str, Any]) -> Any:
@@ -117,8 +135,18 @@ def test_env_kind_guess() -> None:
     desktop = TaskSpec.model_validate({**GOOD, "related_apps": ["xterm"]})
     assert desktop.env_kind == "desktop"
     launches = TaskSpec.model_validate(
-        {**GOOD, "config": [{"type": "launch", "parameters": {"command": ["google-chrome", "--remote-debugging-port=1337"]}}]}
+        {
+            **GOOD,
+            "config": [
+                {
+                    "type": "launch",
+                    "parameters": {"command": ["google-chrome", "--remote-debugging-port=1337"]},
+                }
+            ],
+        }
     )
     assert launches.env_kind == "browser"
-    other = TaskSpec.model_validate({**GOOD, "config": [{"type": "launch", "parameters": {"command": "gimp"}}]})
+    other = TaskSpec.model_validate(
+        {**GOOD, "config": [{"type": "launch", "parameters": {"command": "gimp"}}]}
+    )
     assert other.env_kind == "desktop"
