@@ -99,7 +99,10 @@ def launch_chromium(
         )
     args = [*BASE_ARGS, *(() if headless else HEADED_ARGS), *extra_args]
     try:
-        return playwright.chromium.launch(executable_path=executable_path, headless=headless, args=args)
+        # env: the shared driver may predate a DISPLAY set later in this process (a --xvfb display).
+        return playwright.chromium.launch(
+            executable_path=executable_path, headless=headless, args=args, env=dict(os.environ)
+        )
     except Exception as e:  # playwright.Error; its message says which file is missing
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if "Executable doesn't exist" in str(e) or "executable" in message.lower():

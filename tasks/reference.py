@@ -120,7 +120,6 @@ class ReferenceBackend:
         steps = self.solution.steps
         while self._index < len(steps):
             step = steps[self._index]
-            reply: str | None
             if isinstance(step, WaitForStep):
                 if self._present(step, step.timeout_s):
                     self._advance()
@@ -133,10 +132,7 @@ class ReferenceBackend:
             if isinstance(step, TerminateStep):
                 note = step.text or ("The task is done." if step.status == "success" else "I cannot do this.")
                 return _reply(note, {"action": "terminate", "status": step.status})
-            if isinstance(step, ClickStep):
-                reply = self._click(step)
-            else:
-                reply = self._type(step)
+            reply = self._click(step) if isinstance(step, ClickStep) else self._type(step)
             if reply is None:
                 continue
             return reply
@@ -175,7 +171,9 @@ class ReferenceBackend:
                 if isinstance(target, str):
                     return target
                 self._phase = "focused"
-                return _reply(f"Click into {step.window}", {"action": "left_click", "coordinate": list(target)})
+                return _reply(
+                    f"Click into {step.window}", {"action": "left_click", "coordinate": list(target)}
+                )
             self._advance()
             return typing
         assert step.selector is not None
@@ -186,7 +184,9 @@ class ReferenceBackend:
             target = self._target(step)
             if isinstance(target, str):
                 return target
-            return _reply(f"Click the field {step.selector}", {"action": "left_click", "coordinate": list(target)})
+            return _reply(
+                f"Click the field {step.selector}", {"action": "left_click", "coordinate": list(target)}
+            )
         if step.clear and probe["value"] and self._phase != "cleared":
             self._phase = "cleared"
             return _reply("Select the field's old text", {"action": "key", "keys": ["ctrl", "a"]})

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
-from actions.types import Frozen
 from actions.errors import QwenAgentError
+from actions.types import Frozen
 
 SANDBOX_SOLUTIONS = Path(__file__).with_name("suites") / "sandbox" / "solutions"
 

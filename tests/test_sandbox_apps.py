@@ -57,7 +57,9 @@ def settle(page: Any) -> None:
 def open_app(page: Any, server: SandboxServer, app: str, fixture: str | None = None, frag: str = "") -> None:
     server.reset(app, fixture)
     page.goto(server.app_url(app) + frag)
-    page.wait_for_function("document.querySelector('#app') && document.querySelector('#app').children.length > 0")
+    page.wait_for_function(
+        "document.querySelector('#app') && document.querySelector('#app').children.length > 0"
+    )
 
 
 def test_flights_search_pickers_sort_book(page: Any, server: SandboxServer) -> None:
@@ -109,7 +111,10 @@ def test_flights_search_pickers_sort_book(page: Any, server: SandboxServer) -> N
     booking = state(server, "flights")["booking"]
     assert booking["reference"] == ref and len(ref) == 6
     assert booking["flight"]["id"] == first and booking["payment"]["card_last4"] == "4242"
-    assert booking["passengers"] == [{"first_name": "Ann", "last_name": "Lee"}, {"first_name": "Bo", "last_name": "Lee"}]
+    assert booking["passengers"] == [
+        {"first_name": "Ann", "last_name": "Lee"},
+        {"first_name": "Bo", "last_name": "Lee"},
+    ]
     assert booking["total"] == booking["flight"]["price"] * 2
 
 
@@ -190,7 +195,9 @@ def test_shop_cart_and_checkout_place_an_order(page: Any, server: SandboxServer)
     assert order["total"] == round(14.5 + 49.0 + 9.99, 2)
 
 
-def test_records_add_edit_delete_and_export_download(page: Any, server: SandboxServer, tmp_path: Path) -> None:
+def test_records_add_edit_delete_and_export_download(
+    page: Any, server: SandboxServer, tmp_path: Path
+) -> None:
     open_app(page, server, "records")
     page.click("#add")
     page.fill("#f-name", "Ida Moss")

@@ -56,7 +56,9 @@ def test_url_has_no_trailing_slash_and_app_url_has_one(server: SandboxServer) ->
 
 def test_state_patch_then_reset_restores_the_seed(server: SandboxServer) -> None:
     seed = server.state("settings")
-    status, _, body = fetch(f"{server.url}/settings/api/state", {"save_count": 7, "draft": {"theme": "light"}})
+    status, _, body = fetch(
+        f"{server.url}/settings/api/state", {"save_count": 7, "draft": {"theme": "light"}}
+    )
     assert status == 200 and json.loads(body)["save_count"] == 7
     assert json.loads(fetch(f"{server.url}/settings/api/state")[2])["draft"] == {"theme": "light"}
     status, _, body = fetch(f"{server.url}/settings/api/reset", {})

@@ -169,7 +169,7 @@ function resultsView() {
       h("p", { class: "count" }, `${list.length} flights found`),
       ...list.map((f) => h("article", { class: "flight", "data-flight": f.id },
         h("div", { class: "airline" }, h("span", { class: `tail t${f.id.slice(0, 2)}` }, f.id.slice(0, 2)), h("div", {}, h("b", {}, f.airline), h("small", {}, f.id))),
-        h("div", { class: "times" }, h("b", {}, f.depart), h("div", { class: "line" }, h("small", {}, dur(f.duration)), h("i"), h("small", {}, f.stops ? `1 stop · ${f.via}` : "Direct")), h("b", {}, f.arrive)),
+        h("div", { class: "times" }, h("b", {}, f.depart), h("div", { class: "line" }, h("small", {}, dur(f.duration)), h("i"), h("small", {}, f.stops ? `1 stop · ${f.via}` : "Direct")), h("b", {}, f.arrive, f.arrive < f.depart ? h("sup", { class: "nextday", title: "Arrives the next day" }, "+1") : null)),
         h("div", { class: "price" }, h("b", {}, money(f.price)), h("small", {}, "per adult"),
           h("button", { type: "button", class: "btn primary select", "data-flight": f.id, onclick: () => { patch({ selected: f, travellers: [] }); go("#/passengers"); } }, "Select"))))))];
 }
