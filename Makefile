@@ -48,7 +48,7 @@ run:
 	$(VENV)/bin/qwen-agent run "$(TASK)"
 
 eval:
-	$(VENV)/bin/qwen-agent eval sandbox --model reference --workers 2
+	$(VENV)/bin/qwen-agent eval sandbox --model reference --workers 2 --max-steps 50
 
 bench:
 	$(PY) -m benchmarks

@@ -34,7 +34,7 @@ from agent.options import AgentOptions
 from agent.planner import make_plan
 from agent.trajectory import RunResult, RunStatus, Step, Timing
 from model.backend import ModelBackend
-from model.qwen3vl import ParseError, parse_reply, render, smart_resize
+from model.qwen3vl import ParseError, parse_reply, render, reply_text, smart_resize
 
 
 class StopSignal(Protocol):
@@ -169,7 +169,7 @@ class _Episode:
         base = Step(
             index=index,
             screenshot=f"step_{index}.png",
-            raw_reply=response.text,
+            raw_reply=reply_text(response.text, response.tool_calls),
             url=obs.url,
             timing=Timing(observe_ms=observe_ms, predict_ms=predict_ms),
             usage=usage,

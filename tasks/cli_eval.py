@@ -12,6 +12,18 @@ from typing import Annotated, Any
 import typer
 
 from tasks.cli_common import ExitCode
+from tasks.cli_model import (
+    DEFAULT_MODEL,
+    ApiKeyEnvOpt,
+    AttnOpt,
+    DeviceMapOpt,
+    DtypeOpt,
+    EndpointOpt,
+    ImageFormatOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    model_config,
+)
 
 REFERENCE_STEPS = 60  # the reference scripts' longest tasks take ~25 steps; a model gets 15
 
@@ -62,13 +74,15 @@ def eval_command(
             help="'reference' (the sandbox's scripted solver), 'scripted:FILE.jsonl', a hub id or local "
             "checkpoint, or the served model name with --endpoint.",
         ),
-    ] = "Qwen/Qwen3-VL-2B-Instruct",
-    endpoint: Annotated[
-        str | None, typer.Option("--endpoint", help="OpenAI-compatible base URL (vLLM, SGLang, ...).")
-    ] = None,
-    api_key_env: Annotated[str, typer.Option("--api-key-env", help="Variable holding the API key.")] = (
-        "OPENAI_API_KEY"
-    ),
+    ] = DEFAULT_MODEL,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    attn_implementation: AttnOpt = "auto",
+    timeout: TimeoutOpt = 120.0,
+    max_retries: RetriesOpt = 3,
+    image_format: ImageFormatOpt = "png",
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Parallel workers, each with its own browser and display.")
     ] = 1,
@@ -129,8 +143,12 @@ def eval_command(
     for err in loaded.errors:
         typer.echo(f"qwen-agent: task file problem: {err}", err=True)
     config = EvalConfig(
-        suite_name=loaded.name, suite_root=loaded.root, model=model, endpoint=endpoint,
-        api_key_env=api_key_env, out=out, run_name=run_name, workers=workers,
+        suite_name=loaded.name, suite_root=loaded.root, model=model,
+        backend=model_config(
+            model, endpoint, api_key_env, dtype, device_map, attn_implementation, timeout, max_retries,
+            image_format,
+        ),
+        out=out, run_name=run_name, workers=workers,
         max_steps=max_steps or (REFERENCE_STEPS if model == "reference" else 15),
         headless=not headed, grid=grid,
     )  # fmt: skip

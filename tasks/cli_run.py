@@ -16,6 +16,19 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from tasks.cli_common import ExitCode
+from tasks.cli_model import (
+    DEFAULT_MODEL,
+    ApiKeyEnvOpt,
+    AttnOpt,
+    DeviceMapOpt,
+    DtypeOpt,
+    EndpointOpt,
+    ImageFormatOpt,
+    ModelOpt,
+    RetriesOpt,
+    TimeoutOpt,
+    model_config,
+)
 
 if TYPE_CHECKING:
     from actions.environment import Environment
@@ -124,13 +137,15 @@ def run_command(
     url: Annotated[
         str | None, typer.Option(help="Browser start page (default: the sandbox flights app).")
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(help="Hub id, local folder, served model name (with --endpoint) or scripted:FILE."),
-    ] = "Qwen/Qwen3-VL-2B-Instruct",
-    endpoint: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1.")
-    ] = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    endpoint: EndpointOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    dtype: DtypeOpt = "auto",
+    device_map: DeviceMapOpt = "auto",
+    attn_implementation: AttnOpt = "auto",
+    timeout: TimeoutOpt = 120.0,
+    max_retries: RetriesOpt = 3,
+    image_format: ImageFormatOpt = "png",
     max_steps: Annotated[int, typer.Option(min=1, help="Step budget.")] = 15,
     max_seconds: Annotated[float | None, typer.Option(min=1, help="Time budget in seconds.")] = None,
     dry_run: Annotated[
@@ -176,7 +191,7 @@ def run_command(
     from agent.loop import run_episode
     from agent.options import AgentOptions
     from agent.progress import ConsoleProgress
-    from model.factory import ModelConfig, create_backend
+    from model.factory import create_backend
     from model.qwen3vl import PixelBudget, ProtocolSettings
 
     if confirm and yes:
@@ -192,7 +207,11 @@ def run_command(
         protocol=ProtocolSettings(pixels=PixelBudget(max_pixels=max_pixels), max_new_tokens=max_new_tokens),
     )
     folder = record_dir or default_record_dir()
-    backend = create_backend(ModelConfig(model=model, endpoint=endpoint, max_pixels=max_pixels))
+    config = model_config(
+        model, endpoint, api_key_env, dtype, device_map, attn_implementation, timeout, max_retries,
+        image_format, max_pixels,
+    )  # fmt: skip
+    backend = create_backend(config)
     observers = [] if quiet else [ConsoleProgress(max_steps=max_steps)]
     try:
         opened = (

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import Field
 
 from actions.types import Frozen
+from model.factory import ModelConfig
 from tasks.context import TaskContext
 from tasks.errors import SetupFailed, Unsupported
 from tasks.results import ResultsDir, TaskOutcome, classify
@@ -38,8 +39,7 @@ class EvalConfig(Frozen):
     suite_name: str
     suite_root: Path
     model: str = "Qwen/Qwen3-VL-2B-Instruct"
-    endpoint: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
+    backend: ModelConfig = ModelConfig()  # how to reach `model` when it is not reference/scripted
     out: Path = Path("results")
     run_name: str | None = None
     workers: int = Field(default=1, ge=1, le=64)
@@ -111,11 +111,9 @@ class _Worker:
 
             return ScriptedBackend.from_file(model.removeprefix("scripted:"))
         if self._shared_backend is None:
-            from model.factory import ModelConfig, create_backend
+            from model.factory import create_backend
 
-            self._shared_backend = create_backend(
-                ModelConfig(model=model, endpoint=self.config.endpoint, api_key_env=self.config.api_key_env)
-            )
+            self._shared_backend = create_backend(self.config.backend)
         return self._shared_backend
 
     def close(self) -> None:

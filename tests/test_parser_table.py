@@ -19,7 +19,7 @@ from actions.types import (
     TypeText,
     Wait,
 )
-from model.qwen3vl import CoordinateGrid, ParseError, parse_reply
+from model.qwen3vl import CoordinateGrid, ParseError, parse_reply, reply_text
 from model.types import ToolCall
 
 pytestmark = pytest.mark.unit
@@ -203,3 +203,15 @@ def test_arbitrary_arguments_never_crash(args: dict[str, object]) -> None:
         assert e.reason
     else:
         assert d.actions
+
+
+def test_reply_text_puts_split_tool_calls_back_in_qwen_form() -> None:
+    calls = (ToolCall(name="computer_use", arguments='{"action": "key", "keys": ["ctrl", "s"]}'),)
+    text = reply_text("Action: save", calls)
+    assert text == (
+        'Action: save\n<tool_call>\n{"name": "computer_use", "arguments": {"action": "key", "keys": ["ctrl", "s"]}}'
+        "\n</tool_call>"
+    )
+    # The rebuilt text parses to the same actions as the split form.
+    assert parse_reply(text, SCREEN).actions == parse_reply("Action: save", SCREEN, tool_calls=calls).actions
+    assert reply_text("plain", ()) == "plain"

@@ -3,7 +3,7 @@ and the image budget. Every other module talks to the model through these names.
 """
 
 from model.qwen3vl.grid import CoordinateGrid, to_model, to_screen
-from model.qwen3vl.parse import Decision, ParseError, parse_reply
+from model.qwen3vl.parse import Decision, ParseError, parse_reply, reply_text
 from model.qwen3vl.prompt import (
     PastTurn,
     PromptContext,
@@ -32,6 +32,7 @@ __all__ = [
     "parse_reply",
     "render",
     "render_template",
+    "reply_text",
     "resize_for_model",
     "smart_resize",
     "system_prompt",

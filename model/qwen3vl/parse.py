@@ -258,6 +258,27 @@ def _merge_answers(actions: list[Action], summary: str | None) -> list[Action]:
     return merged
 
 
+def reply_text(text: str, tool_calls: Sequence[ToolCall] = ()) -> str:
+    """The reply as Qwen writes it: when a server moved the calls into `tool_calls`, put them back as
+    `<tool_call>` blocks, so history turns look the same whichever backend produced them."""
+    blocks = []
+    for c in tool_calls:
+        args = c.arguments if isinstance(c.arguments, dict) else _loads_or_text(c.arguments)
+        blocks.append(
+            "<tool_call>\n"
+            + json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
+            + "\n</tool_call>"
+        )
+    return "\n".join([text.rstrip(), *blocks]).strip() if blocks else text
+
+
+def _loads_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def parse_reply(
     raw: str,
     screen: ScreenGeometry,
