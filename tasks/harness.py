@@ -105,7 +105,10 @@ class _Worker:
         if model == "reference":
             from tasks.reference import ReferenceBackend
 
-            return ReferenceBackend(env, ctx.entry.spec)
+            from model.qwen3vl import CoordinateGrid
+
+            # The reference answers on the same grid the parser maps back from.
+            return ReferenceBackend(env, ctx.entry.spec, grid=CoordinateGrid(size=self.config.grid))
         if model.startswith("scripted:"):
             from model.scripted import ScriptedBackend
 

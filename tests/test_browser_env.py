@@ -12,6 +12,7 @@ from actions.browser import BrowserEnvironment, BrowserOptions
 from actions.chromium import find_chromium
 from actions.domains import DomainPolicy
 from actions.errors import EnvironmentClosed, EnvironmentUnavailable
+from actions.settle import SettleOptions
 from actions.types import Blocked, Click, Executed, TypeText, Wait
 
 pytestmark = pytest.mark.browser
@@ -181,7 +182,11 @@ def test_settle_waits_for_the_network(env: BrowserEnvironment, pages_url: str) -
     assert env.evaluate("document.getElementById('result').textContent") == "slow response after 400 ms"
 
 
-def test_settle_waits_for_an_animation(env: BrowserEnvironment, pages_url: str) -> None:
+def test_settle_waits_for_an_animation(browser_factory: Callable[..., Any], pages_url: str) -> None:
+    # quiet_ms 300: on a starved CI runner the renderer can stall for longer than the default
+    # 120 ms mid-animation, which looks like a still screen; the animation itself runs 500 ms.
+    env: BrowserEnvironment = browser_factory(settle=SettleOptions(quiet_ms=300))
+    env.reset()
     env.goto(pages_url + "settle.html")
     env.execute(Click(x=120, y=140))
     assert env.evaluate("document.getElementById('result').textContent") == "animation done"
