@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from actions.settle import SettleOptions, SettleReport, wait_for_settle
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, CDPSession, Page, Request
+    from playwright.sync_api import BrowserContext, CDPSession, Page, Request, Response
 
 THUMBNAIL_SCALE = 0.125  # 1280x800 CSS px -> 160x100 thumbnail
 
@@ -29,9 +29,15 @@ class NetworkTracker:
         context.on("request", self._started)
         context.on("requestfinished", self._ended)
         context.on("requestfailed", self._ended)
+        # A page that never reads a fetch body never gets "requestfinished": count the request as
+        # done once its response arrived, or every action would wait out the settle cap.
+        context.on("response", self._responded)
 
     def _started(self, request: Request) -> None:
         self._inflight.add(request)
+
+    def _responded(self, response: Response) -> None:
+        self._inflight.discard(response.request)
 
     def _ended(self, request: Request) -> None:
         self._inflight.discard(request)

@@ -1,7 +1,7 @@
 """Run every benchmark module (benchmarks/bench_*.py, each with a main()) or those named on the line.
 
-    python -m benchmarks                 # all
-    python -m benchmarks model context   # bench_model.py and bench_context.py
+python -m benchmarks                 # all
+python -m benchmarks model context   # bench_model.py and bench_context.py
 """
 
 from __future__ import annotations

@@ -103,9 +103,8 @@ class _Worker:
     def backend(self, env: Any, ctx: TaskContext) -> Any:
         model = self.config.model
         if model == "reference":
-            from tasks.reference import ReferenceBackend
-
             from model.qwen3vl import CoordinateGrid
+            from tasks.reference import ReferenceBackend
 
             # The reference answers on the same grid the parser maps back from.
             return ReferenceBackend(env, ctx.entry.spec, grid=CoordinateGrid(size=self.config.grid))
