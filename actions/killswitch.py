@@ -15,6 +15,7 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 
 from actions.errors import EnvironmentUnavailable, StopRequested
+from actions.processes import display_env
 
 log = logging.getLogger(__name__)
 
@@ -131,23 +132,19 @@ class KillSwitch:
             )
         # pynput opens its X connections from $DISPLAY on import and when the listener thread
         # starts: point DISPLAY at our display until the listener reports ready, then restore.
-        previous = os.environ.get("DISPLAY")
-        os.environ["DISPLAY"] = display
         try:
-            from pynput import keyboard
+            with display_env(display):
+                from pynput import keyboard
 
-            listener = keyboard.GlobalHotKeys({self.hotkey: lambda: self.trigger(f"hotkey {self.hotkey}")})
-            listener.daemon = True
-            listener.start()
-            listener.wait()
+                listener = keyboard.GlobalHotKeys(
+                    {self.hotkey: lambda: self.trigger(f"hotkey {self.hotkey}")}
+                )
+                listener.daemon = True
+                listener.start()
+                listener.wait()
         except (ImportError, ValueError) as exc:
             raise EnvironmentUnavailable(
                 f"cannot listen for the kill-switch hotkey {self.hotkey!r} on {display}: {exc}"
             ) from exc
-        finally:
-            if previous is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = previous
         self._listener = listener
         self._listening_on = display

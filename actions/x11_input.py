@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from actions.errors import EnvironmentUnavailable
 from actions.keys import is_modifier, key_names
+from actions.processes import display_env
 from actions.types import MouseButton
 
 log = logging.getLogger(__name__)
@@ -34,19 +35,13 @@ moment, and apps that read the event after the mapping is reverted drop it (seen
 def _import_pyautogui(display: str) -> Any:
     """Import pyautogui with DISPLAY set to `display` for the import only (it reads it then)."""
     if "pyautogui" not in sys.modules:
-        previous = os.environ.get("DISPLAY")
-        os.environ["DISPLAY"] = display
         try:
-            import pyautogui  # noqa: F401  (import for its side effect of binding a display)
+            with display_env(display):
+                import pyautogui  # noqa: F401  (import for its side effect of binding a display)
         except Exception as exc:  # pyautogui raises a zoo of errors for a bad display
             raise EnvironmentUnavailable(
                 f"pyautogui could not open display {display}: {exc}; check that the X server runs"
             ) from exc
-        finally:
-            if previous is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = previous
     module: Any = sys.modules["pyautogui"]
     return module
 

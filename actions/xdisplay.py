@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Self
 
 from actions.errors import EnvironmentUnavailable
+from actions.processes import stop_process
 from actions.types import Frozen
 
 
@@ -118,13 +119,7 @@ class VirtualDisplay:
     def stop(self) -> None:
         """Stop the window manager and the X server and remove the temp dirs; safe to call twice."""
         for proc in (self._wm, self._xvfb):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
+            stop_process(proc)
         self._wm = self._xvfb = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from actions.processes import stop_process
 from tasks.cli_common import ExitCode
 from tasks.cli_model import (
     DEFAULT_MODEL,
@@ -76,20 +77,11 @@ def _desktop(
             import os
 
             proc = subprocess.Popen(shlex.split(command), env={**os.environ, **env_vars})
-            stack.callback(_terminate, proc)
+            stack.callback(stop_process, proc)
         env = stack.enter_context(DesktopEnvironment(DesktopOptions(display=display, monitor=monitor)))
         if launch:
             _wait_for_settle(env)
         yield env, display if hotkey else None
-
-
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _wait_for_settle(env: Environment) -> None:

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from actions.errors import EnvironmentUnavailable
+from actions.processes import stop_process
 
 
 def read_events(log_path: Path) -> list[dict[str, Any]]:
@@ -58,13 +59,7 @@ class RunningApp:
             time.sleep(0.01)
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def __enter__(self) -> Self:
         return self

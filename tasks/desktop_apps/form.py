@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tasks.desktop_apps.tk_window import run_window
+
 FONT = ("DejaVu Sans", 14)
 
 
@@ -81,31 +83,7 @@ def run_form(log_path: Path, x: int, y: int, title: str) -> None:
                        "width": root.winfo_width(), "height": root.winfo_height()},
         }  # fmt: skip
 
-    last: dict[str, Any] = {}
-
-    def report_geometry(_: Any = None) -> None:
-        now = boxes()
-        if now != last.get("boxes"):
-            last["boxes"] = now
-            record("geometry", **now)
-
-    def announce_ready() -> None:
-        now = boxes()
-        if root.winfo_viewable() and now == last.get("candidate"):
-            last["boxes"] = now
-            root.focus_force()
-            record("ready", **now)
-            root.bind("<Configure>", report_geometry)
-            return
-        last["candidate"] = now
-        root.after(50, announce_ready)
-
-    root.after(50, announce_ready)
-    root.protocol("WM_DELETE_WINDOW", root.destroy)
-    try:
-        root.mainloop()
-    finally:
-        stream.close()
+    run_window(root, boxes, record, stream)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from tasks.calibrate import CalibrationTarget, RecordedHit
 from tasks.desktop_apps import read_events
+from tasks.desktop_apps.tk_window import run_window
 
 CANVAS_SIZE = (720, 330)
 TARGET_SIZE = 40
@@ -144,34 +145,7 @@ def run_probe(log_path: Path, x: int, y: int, title: str) -> None:
     root.bind_all("<KeyPress>", on_key, add="+")
     text.trace_add("write", lambda *_: record("entry", text=text.get()))
 
-    last: dict[str, Any] = {}
-
-    def report_geometry(_: Any = None) -> None:
-        # The WM reparents and moves the window after mapping: report each new placement.
-        now = boxes()
-        if now != last.get("boxes"):
-            last["boxes"] = now
-            record("geometry" if last.get("ready") else "placed", **now)
-
-    def announce_ready() -> None:
-        # Ready once the placement has been stable for two polls 50 ms apart.
-        now = boxes()
-        if root.winfo_viewable() and now == last.get("candidate"):
-            last["ready"] = True
-            last["boxes"] = now
-            root.focus_force()
-            record("ready", **now)
-            root.bind("<Configure>", report_geometry)
-            return
-        last["candidate"] = now
-        root.after(50, announce_ready)
-
-    root.after(50, announce_ready)
-    root.protocol("WM_DELETE_WINDOW", root.destroy)
-    try:
-        root.mainloop()
-    finally:
-        stream.close()
+    run_window(root, boxes, record, stream)
 
 
 class ProbeSurface:
