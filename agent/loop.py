@@ -34,7 +34,7 @@ from agent.options import AgentOptions
 from agent.planner import make_plan
 from agent.trajectory import RunResult, RunStatus, Step, Timing
 from model.backend import ModelBackend
-from model.qwen3vl import ParseError, parse_reply, render, reply_text, smart_resize
+from model.qwen3vl import ParseError, parse_reply, render, render_template, reply_text, smart_resize
 
 
 class StopSignal(Protocol):
@@ -52,17 +52,6 @@ class _End(Exception):
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
-
-
-FEEDBACK_PARSE = (
-    "Your reply could not be parsed ({reason}). Reply with an `Action:` line and exactly one "
-    "<tool_call> block holding the computer_use JSON."
-)
-FEEDBACK_NO_EFFECT = "The screen did not change after your last action ({action})."
-FEEDBACK_LOOP = (
-    "You have chosen '{action}' {n} times on the same screen without effect. Do something "
-    "different (another element, scroll, a key), or terminate with status failure and say why."
-)
 
 
 class _Episode:
@@ -179,7 +168,7 @@ class _Episode:
                 response.text, obs.geometry, self.options.protocol.grid, (w, h), response.tool_calls
             )
         except ParseError as e:
-            note = FEEDBACK_PARSE.format(reason=e.reason)
+            note = render_template("feedback_parse_error.txt", reason=e.reason)
             self.emit(
                 base.model_copy(update={"kind": "parse_error", "error": e.reason, "feedback": (note,)}), obs
             )
@@ -244,10 +233,12 @@ class _Episode:
         if not isinstance(outcome, Executed):
             notes.append(f"Your last action was {outcome.kind}: {outcome.reason}")
         elif not changed and expects_change(action):
-            notes.append(FEEDBACK_NO_EFFECT.format(action=describe_action(action)))
+            notes.append(render_template("feedback_no_effect.txt", action=describe_action(action)))
         repeats = self.repeats.record(action, before_sig)
         if repeats >= self.options.loop_nudge_after and not changed:
-            notes.append(FEEDBACK_LOOP.format(action=describe_action(action), n=repeats))
+            notes.append(
+                render_template("feedback_loop.txt", action=describe_action(action), count=str(repeats))
+            )
         timing = base.timing.model_copy(update={"execute_ms": execute_ms, "settle_ms": settle_ms})
         self.emit(
             base.model_copy(
@@ -297,7 +288,7 @@ class _Episode:
     def blocked(self, evidence: Evidence, obs: Observation, force_end: bool = False) -> None:
         """Explain a blocker; end the run unless the model can fix it (and has fixes left)."""
         if not self.options.explain_blocked:
-            self.feedback.append(f"That action cannot work: {evidence.sentence()}")
+            self.feedback.append(render_template("feedback_blocked.txt", reason=evidence.sentence()))
             if force_end:
                 raise _End("failure", f"Stopped: {evidence.sentence()}")
             return
@@ -311,15 +302,14 @@ class _Episode:
             self.options.max_new_tokens,
         )
         can_fix = fixable and not force_end and self.fixes < self.options.max_fixes
+        fix_note = render_template("feedback_blocked.txt", reason=step.summary or "")
         self.emit(
-            step.model_copy(
-                update={"feedback": (f"That action cannot work: {step.summary}",) if can_fix else ()}
-            ),
+            step.model_copy(update={"feedback": (fix_note,) if can_fix else ()}),
             obs,
         )
         if can_fix:
             self.fixes += 1
-            self.feedback.append(f"That action cannot work: {step.summary} Remove the blocker first.")
+            self.feedback.append(fix_note)
             return
         raise _End("blocked", explanation=step.summary)
 
