@@ -7,9 +7,11 @@ AutoModelForImageTextToText. torch and transformers are imported here and nowher
 from __future__ import annotations
 
 import importlib.util
+import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from model.backend import ModelError
 from model.factory import ModelConfig
@@ -54,15 +56,29 @@ def resolve_source(name: str) -> str:
     return name
 
 
-def _check_offline_cache(name: str, config: ModelConfig) -> None:
-    """Offline, a hub id must already be cached: say so before torch is even imported."""
+def _hub_reachable(timeout_s: float = 3.0) -> bool:
+    """A quick TCP check of the hub: huggingface_hub itself retries for minutes before giving up."""
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
+
+
+def _use_cache_only(name: str, config: ModelConfig) -> bool:
+    """Whether to load a hub id from the local cache alone; raises the clear error, before torch is
+    imported, when the hub cannot be used and the weights are not cached."""
     from huggingface_hub import constants, try_to_load_from_cache
 
-    if not (constants.HF_HUB_OFFLINE or config.local_files_only):
-        return
-    cached = try_to_load_from_cache(name, "config.json", revision=config.revision)
-    if not isinstance(cached, str):
+    offline = constants.HF_HUB_OFFLINE or config.local_files_only or not _hub_reachable()
+    if not offline:
+        return False
+    if not isinstance(try_to_load_from_cache(name, "config.json", revision=config.revision), str):
         raise _missing_weights(name)
+    return True
 
 
 def _attention(requested: str) -> str:
@@ -117,8 +133,8 @@ class TransformersBackend:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.source = resolve_source(config.model)
-        if self.source == config.model:
-            _check_offline_cache(config.model, config)
+        if self.source == config.model and _use_cache_only(config.model, config):
+            self.config = config = config.model_copy(update={"local_files_only": True})
         self.name = f"transformers:{config.model}"
         self.processor, self.model = self._load()
 
