@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 import statistics
 import time
-from collections.abc import Callable
 from functools import partial
 
 from actions.browser import BrowserEnvironment, BrowserOptions
 from actions.types import Click
+from benchmarks.timing import median_ms
 
 SIZES = ((1280, 800), (1920, 1080))
 HIDPI = (1280, 800, 2.0)  # observe only: a naive PNG is then 4x the pixels
@@ -41,16 +41,6 @@ PAGE = (
 )
 
 
-def _median_ms(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def _naive_observe(env: BrowserEnvironment) -> None:
     from PIL import Image
 
@@ -63,8 +53,8 @@ def _naive_click(env: BrowserEnvironment, x: int, y: int) -> None:
 
 
 def bench_observe(env: BrowserEnvironment, label: str) -> None:
-    ours = _median_ms(env.observe, OBSERVE_REPEATS)
-    naive = _median_ms(lambda: _naive_observe(env), OBSERVE_REPEATS)
+    ours = median_ms(env.observe, OBSERVE_REPEATS)
+    naive = median_ms(lambda: _naive_observe(env), OBSERVE_REPEATS)
     print(f"{label} observe: ours (JPEG q90, CSS px) {ours:7.1f} ms | "
           f"naive (PNG, device px) {naive:7.1f} ms | naive/ours {naive / ours:4.1f}x")  # fmt: skip
 
@@ -80,8 +70,8 @@ def bench_size(width: int, height: int) -> None:
                 outcome = env.execute(Click(x=x, y=y))
                 settle.append(getattr(outcome, "settle_ms", None) or 0.0)
 
-            ours = _median_ms(ours_click, EXECUTE_REPEATS)
-            naive = _median_ms(partial(_naive_click, env, x, y), NAIVE_REPEATS)
+            ours = median_ms(ours_click, EXECUTE_REPEATS)
+            naive = median_ms(partial(_naive_click, env, x, y), NAIVE_REPEATS)
             print(f"{width}x{height} execute+settle {name:<25}: ours {ours:7.1f} ms "
                   f"(settle {statistics.median(settle):6.1f} ms) | naive (sleep 1 s) {naive:7.1f} ms"
                   f" | naive/ours {naive / ours:4.1f}x")  # fmt: skip

@@ -11,12 +11,12 @@ import io
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from actions.desktop import DesktopEnvironment, DesktopOptions
 from actions.types import Click, Executed
 from actions.xdisplay import VirtualDisplay
+from benchmarks.timing import median_ms
 from tasks.desktop_apps import launch_app
 
 SIZES = ((1280, 800), (1920, 1080))
@@ -24,16 +24,6 @@ REPEATS = 25
 NAIVE_STEPS = 3
 NAIVE_SLEEP_S = 1.0
 NAIVE_PAUSE_S = 0.1  # pyautogui.PAUSE default, paid after every pyautogui call
-
-
-def _median_ms(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def _naive_screenshot_png(env: DesktopEnvironment) -> bytes:
@@ -52,10 +42,10 @@ def bench_size(width: int, height: int) -> dict[str, float]:
                 x, y = centre["x_root"], centre["y_root"]
                 blank = (x + 100, y)
                 figures = {
-                    "observe_ms": _median_ms(env.observe),
-                    "signature_ms": _median_ms(env.frame_signature),
-                    "click_input_ms": _median_ms(lambda: env.input.click(*blank)),
-                    "naive_observe_ms": _median_ms(lambda: _naive_screenshot_png(env), 8),
+                    "observe_ms": median_ms(env.observe, REPEATS),
+                    "signature_ms": median_ms(env.frame_signature, REPEATS),
+                    "click_input_ms": median_ms(lambda: env.input.click(*blank), REPEATS),
+                    "naive_observe_ms": median_ms(lambda: _naive_screenshot_png(env), 8),
                 }
                 settles, steps = [], []
                 for _ in range(8):
