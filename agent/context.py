@@ -7,6 +7,7 @@ The last `history_images` action steps go in as screenshot + raw reply; older st
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,22 @@ def history_line(step: Step) -> str:
     elif step.screen_changed is False:
         note = " [no visible effect]"
     return f"Step {step.index}: {what}{note}"
+
+
+_SUBGOAL_TAG = re.compile(r"^\s*\[(\d+)\]")
+
+
+def plan_progress(steps: Sequence[Step], plan: tuple[str, ...]) -> int:
+    """The furthest sub-goal the model said it works on (`Action: [n] ...`) since the latest plan."""
+    latest = 0
+    for step in steps:
+        if step.kind == "plan":
+            latest = 0
+            continue
+        m = _SUBGOAL_TAG.match(step.summary or "") if step.kind == "action" else None
+        if m and 1 <= int(m.group(1)) <= len(plan):
+            latest = max(latest, int(m.group(1)))
+    return latest
 
 
 def _turn_steps(steps: Sequence[Step]) -> list[Step]:
@@ -56,6 +73,7 @@ def build_context(
         previous_actions=tuple(history_line(s) for s in older),
         recent=tuple(PastTurn(image=images[s.index], reply=s.raw_reply) for s in recent),
         plan=plan,
+        plan_progress=plan_progress(steps, plan),
         feedback=feedback,
     )
 

@@ -204,6 +204,30 @@ def test_plan_is_requested_recorded_and_carried() -> None:
     assert "1. Tick 'I agree to the terms'" in backend.requests[1].messages[1].text
 
 
+def test_plan_progress_follows_the_sub_goal_tags_and_rides_on_the_newest_turn() -> None:
+    screen = form_screen()
+    backend = ScriptedBackend(
+        [
+            "1. Type the name\n2. Tick 'I agree to the terms'\n3. Click Save",
+            click_reply(screen, "name", summary="[1] Click the name field"),
+            click_reply(screen, "agree", summary="[2] Tick the box"),
+            click_reply(screen, "save", summary="[9] Save (a tag outside the plan is ignored)"),
+            done_reply(),
+        ]
+    )
+    result = run_episode("Agree and save", screen, backend, AgentOptions(confirm="never", plan=True))
+    assert result.status == "success"
+    step_requests = backend.requests[1:]  # the first request asked for the plan
+    progress = [r.messages[-1].text for r in step_requests]
+    assert "Plan progress" not in progress[0]
+    assert "Plan progress: sub-goal 1 of 3 (Type the name)" in progress[1]
+    assert "Plan progress: sub-goal 2 of 3 (Tick 'I agree to the terms')" in progress[2]
+    assert "sub-goal 2 of 3" in progress[3]
+    # The instruction and plan text (first user turn) never change from step to step.
+    first_user = {r.messages[1].text for r in step_requests}
+    assert len(first_user) == 1 and "`Action: [1] ...`" in first_user.pop()
+
+
 def test_replan_after_repeated_failures() -> None:
     screen = form_screen()
     backend = ScriptedBackend(

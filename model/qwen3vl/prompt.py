@@ -101,6 +101,7 @@ class PromptContext(BaseModel):
     previous_actions: tuple[str, ...] = ()  # one line per step older than `recent`
     recent: tuple[PastTurn, ...] = ()
     plan: tuple[str, ...] = ()
+    plan_progress: int = 0  # the sub-goal in progress (1-based; 0 = none reported yet)
     feedback: tuple[str, ...] = ()  # notes on the last step: parse errors, no effect, blocked
 
 
@@ -146,6 +147,19 @@ def render(context: PromptContext, settings: ProtocolSettings = ProtocolSettings
     last: list[TextPart | ImagePart] = [ImagePart(image=current)]
     if not context.recent:
         last.append(instruction)
+    if 1 <= context.plan_progress <= len(context.plan):
+        # Progress rides on the newest turn, so the instruction and plan text above stay byte-stable.
+        step_no = context.plan_progress
+        last.append(
+            TextPart(
+                text=render_template(
+                    "plan_progress.txt",
+                    current=str(step_no),
+                    total=str(len(context.plan)),
+                    title=context.plan[step_no - 1],
+                )
+            )
+        )
     if context.feedback:
         last.append(TextPart(text=render_template("feedback.txt", feedback=" ".join(context.feedback))))
     messages.append(ChatMessage(role="user", content=tuple(last)))
