@@ -157,6 +157,9 @@ def run_command(
         int, typer.Option(min=4096, help="Largest screenshot area the model sees (model pixels).")
     ] = PIXELS_DEFAULT,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Reply token budget per step.")] = 512,
+    grid: Annotated[
+        int, typer.Option(min=1, help="Coordinate grid the model answers on (1000; 999 as OSWorld's agent).")
+    ] = 1000,
     xvfb: Annotated[
         bool, typer.Option("--xvfb", help="Desktop: start a private virtual display for the run.")
     ] = False,
@@ -184,7 +187,7 @@ def run_command(
     from agent.options import AgentOptions
     from agent.progress import ConsoleProgress
     from model.factory import create_backend
-    from model.qwen3vl import PixelBudget, ProtocolSettings
+    from model.qwen3vl import CoordinateGrid, PixelBudget, ProtocolSettings
 
     if confirm and yes:
         raise typer.BadParameter("--confirm and --yes contradict each other; choose one")
@@ -196,7 +199,11 @@ def run_command(
         confirm="always" if confirm else "never" if yes else "risky",
         thinking=thinking,
         plan=plan,
-        protocol=ProtocolSettings(pixels=PixelBudget(max_pixels=max_pixels), max_new_tokens=max_new_tokens),
+        protocol=ProtocolSettings(
+            grid=CoordinateGrid(size=grid),
+            pixels=PixelBudget(max_pixels=max_pixels),
+            max_new_tokens=max_new_tokens,
+        ),
     )
     folder = record_dir or default_record_dir()
     config = model_config(
