@@ -133,7 +133,8 @@ class TransformersBackend:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.source = resolve_source(config.model)
-        if self.source == config.model and _use_cache_only(config.model, config):
+        is_hub_id = not Path(self.source).is_dir()
+        if is_hub_id and _use_cache_only(config.model, config):
             self.config = config = config.model_copy(update={"local_files_only": True})
         self.name = f"transformers:{config.model}"
         self.processor, self.model = self._load()
