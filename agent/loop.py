@@ -70,7 +70,8 @@ class _Episode:
         self.observers, self.confirmer, self.stop, self.clock = observers, confirmer, stop, clock
         self.policy = SafetyPolicy(options.risky_words)
         self.steps: list[Step] = []
-        self.images: dict[int, object] = {}
+        self.images: dict[int, object] = {}  # step index -> screenshot, the last K only
+        self._last_signature: tuple[object, bytes] = (None, b"")
         self.feedback: list[str] = []
         self.plan: tuple[str, ...] = ()
         self.replans = 0
@@ -184,12 +185,12 @@ class _Episode:
             status: RunStatus = "success" if action.status == "success" else "failure"
             raise _End(status, action.answer)
         self.images[index] = obs.image
+        # Only the last K screenshots are ever shown again; older ones would only hold memory.
+        for old in list(self.images)[: max(len(self.images) - self.options.history_images, 0)]:
+            del self.images[old]
         if len(decision.actions) > 1:
             # One action per step keeps every step observable; the model re-decides the rest.
-            self.feedback.append(
-                f"Only the first of your {len(decision.actions)} tool calls was performed; "
-                "decide the next one from the new screenshot."
-            )
+            self.feedback.append(render_template("feedback_one_call.txt", count=str(len(decision.actions))))
         return self.act(base, action, obs, decision.summary)
 
     def act(
@@ -226,8 +227,10 @@ class _Episode:
         t = time.perf_counter()
         after = self.env.observe()
         observe_ms = _ms(t)
-        before_sig = signature(obs.image)
-        changed = screen_changed(before_sig, signature(after.image), self.options.change_threshold)
+        before_sig = self.signature_of(obs.image)
+        after_sig = signature(after.image)
+        self._last_signature = (after.image, after_sig)  # the next step starts from this screen
+        changed = screen_changed(before_sig, after_sig, self.options.change_threshold)
         settle_ms = outcome.settle_ms if isinstance(outcome, Executed) and outcome.settle_ms else 0.0
         notes: list[str] = []
         if not isinstance(outcome, Executed):
@@ -260,6 +263,11 @@ class _Episode:
         else:
             self.bad_streak = 0
         return after, observe_ms
+
+    def signature_of(self, image: object) -> bytes:
+        """The screen's signature, reused when the previous step already computed it."""
+        cached_image, cached = self._last_signature
+        return cached if image is cached_image else signature(image)
 
     def look_under(self, action: Action) -> ElementInfo | None:
         """What a click would hit (browser); None when the environment cannot tell."""
