@@ -17,7 +17,7 @@ from actions.browser_settle import NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
 from actions.domains import DomainPolicy
 from actions.environment import EnvironmentBase
-from actions.errors import EnvironmentClosed
+from actions.errors import EnvironmentClosed, EnvironmentUnavailable
 from actions.keys import key_names
 from actions.killswitch import KillSwitch
 from actions.secrets import SecretMissing, resolve_secrets
@@ -64,6 +64,7 @@ class BrowserOptions(Frozen):
     jpeg_quality: int = Field(default=90, ge=1, le=100)
     scroll_step_px: int = Field(default=100, gt=0)
     navigation_timeout_ms: float = Field(default=30_000, gt=0)
+    screenshot_timeout_ms: float = Field(default=10_000, gt=0)
 
 
 def _closed_error(what: str) -> EnvironmentClosed:
@@ -206,11 +207,14 @@ class BrowserEnvironment(EnvironmentBase):
                 scale="device" if device else "css",
                 caret="initial",
                 animations="allow",
+                timeout=self.options.screenshot_timeout_ms,
             )
             title = page.title()
         except Exception as e:
             self._raise_if_closed(e)
-            raise
+            raise EnvironmentUnavailable(
+                f"the browser did not return a screenshot of {page.url}: {str(e).splitlines()[0]}"
+            ) from e
         image = Image.open(io.BytesIO(data)).convert("RGB")
         w, h = self.options.viewport
         geometry = ScreenGeometry(

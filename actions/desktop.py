@@ -150,7 +150,8 @@ class DesktopEnvironment(EnvironmentBase):
         )
 
     def settle(self) -> SettleReport:
-        return wait_for_settle(self.frame_signature, self.options.settle)
+        # An X capture has no deadline of its own; the run's watchdog bounds a dead X server.
+        return wait_for_settle(lambda _seconds_left: self.frame_signature(), self.options.settle)
 
     # -- acting ------------------------------------------------------------------------------
     def _to_root(self, x: int, y: int) -> tuple[int, int] | None:

@@ -1,7 +1,8 @@
 """Settle detection: after an action, wait until the screen stops changing instead of sleeping.
 
 The screen counts as settled once consecutive frames differ by less than `threshold` (fraction of
-thumbnail bytes that changed) for `quiet_ms`; `cap_ms` bounds the wait for animated screens.
+thumbnail bytes that changed) for `quiet_ms`; `cap_ms` bounds the whole wait, captures included, for
+animated screens and for captures that do not come back (a capture raises FrameUnavailable then).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class SettleOptions(Frozen):
     quiet_ms: float = Field(default=120, ge=0)
     cap_ms: float = Field(default=3000, ge=0)
     interval_ms: float = Field(default=30, gt=0)
+
+
+class FrameUnavailable(Exception):
+    """A frame could not be captured in time (e.g. the browser withheld it during a navigation)."""
 
 
 class SettleReport(Frozen):
@@ -43,25 +48,35 @@ def frame_difference(a: bytes, b: bytes) -> float:
 
 
 def wait_for_settle(
-    capture: Callable[[], bytes],
+    capture: Callable[[float], bytes],
     options: SettleOptions = SettleOptions(),
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SettleReport:
-    """Poll `capture` (a cheap frame signature, e.g. a small grayscale thumbnail) until still."""
+    """Poll `capture` (a cheap frame signature, e.g. a small grayscale thumbnail) until still.
+
+    `capture(seconds_left)` must return within `seconds_left` or raise FrameUnavailable; a missing
+    frame counts as a change. The quiet window starts when a frame has arrived, not when it was asked
+    for, so a slow first capture cannot pass for a still screen.
+    """
     start = clock()
-    previous = capture()
-    frames = 1
-    still_since = start
+    frames = attempts = 0
+    previous: bytes | None = None
+    still_since: float | None = None
     while True:
         elapsed_ms = (clock() - start) * 1000
-        if (clock() - still_since) * 1000 >= options.quiet_ms:
+        if still_since is not None and (clock() - still_since) * 1000 >= options.quiet_ms:
             return SettleReport(ms=elapsed_ms, settled=True, frames=frames)
         if elapsed_ms >= options.cap_ms:
             return SettleReport(ms=elapsed_ms, settled=False, frames=frames)
-        sleep(options.interval_ms / 1000)
-        current = capture()
-        frames += 1
-        if frame_difference(previous, current) > options.threshold:
-            still_since = clock()
+        if attempts:
+            sleep(min(options.interval_ms, options.cap_ms - elapsed_ms) / 1000)
+        attempts += 1
+        try:
+            current: bytes | None = capture(max(0.0, options.cap_ms / 1000 - (clock() - start)))
+            frames += 1
+        except FrameUnavailable:
+            current = None
+        if current is None or previous is None or frame_difference(previous, current) > options.threshold:
+            still_since = None if current is None else clock()
         previous = current

@@ -7,6 +7,10 @@ on the next step; our own failures (model or environment unavailable) are record
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,9 +25,11 @@ from actions.types import (
     Click,
     ElementInfo,
     Executed,
+    Failed,
     Finish,
     Observation,
     Outcome,
+    Wait,
     describe_action,
 )
 from agent.context import build_context, token_usage
@@ -33,6 +39,7 @@ from agent.observers import RunObserver
 from agent.options import AgentOptions
 from agent.planner import make_plan
 from agent.trajectory import RunResult, RunStatus, Step, Timing
+from agent.watchdog import Watchdog
 from model.backend import ModelBackend
 from model.qwen3vl import ParseError, parse_reply, render, render_template, reply_text, smart_resize
 
@@ -52,6 +59,18 @@ class _End(Exception):
 
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
+
+
+def exit_stuck(result: RunResult) -> None:
+    """The default end of a stuck run: say so, stop our child processes, exit 4 (the stuck thread
+    cannot be unwound safely; every finished step and the stuck one are already on disk)."""
+    from actions.processes import kill_descendants
+
+    where = f"; recorded in {result.record_dir}" if result.record_dir else ""
+    sys.stderr.write(f"error: {result.answer}{where}\n")
+    sys.stderr.flush()
+    kill_descendants()
+    os._exit(4)
 
 
 class _Episode:
@@ -79,12 +98,53 @@ class _Episode:
         self.bad_streak = 0
         self.repeats = RepeatTracker(options.change_threshold)
         self.budget = options.protocol.pixels
+        self.started = time.perf_counter()
+        # The watchdog's thread records the stuck step; the lock keeps it and the loop from writing
+        # at once, and is never released once it tripped (the process is ending).
+        self.emit_lock = threading.Lock()
+        self.pending: tuple[Step, Observation] | None = None  # the step whose action is under way
+        self.watchdog: Watchdog | None = None
+        self.on_stuck: Callable[[RunResult], None] = exit_stuck
+        self.record_dir: str | None = None
 
     # -- bookkeeping -------------------------------------------------------------------------
     def emit(self, step: Step, observation: Observation | None) -> None:
+        with self.emit_lock:
+            self._emit(step, observation)
+
+    def _emit(self, step: Step, observation: Observation | None) -> None:
         self.steps.append(step)
         for observer in self.observers:
             observer.on_step(step, observation)
+
+    def result(self, status: RunStatus, answer: str | None, explanation: str | None) -> RunResult:
+        return RunResult(
+            instruction=self.instruction,
+            status=status,
+            answer=answer,
+            explanation=explanation,
+            steps=tuple(self.steps),
+            record_dir=self.record_dir,
+            duration_s=time.perf_counter() - self.started,
+        )
+
+    def watch(self, phase: str, extra_s: float = 0.0) -> contextlib.AbstractContextManager[None]:
+        return self.watchdog.watch(phase, extra_s) if self.watchdog else contextlib.nullcontext()
+
+    def trip(self, phase: str, seconds: float) -> None:
+        """Watchdog thread: record the stuck step and an `error` result, then hand over to on_stuck."""
+        reason = f"no progress for {seconds:.0f} s while {phase} (step {self.next_index})"
+        # A loop thread stuck inside an observer holds the lock: then write nothing more.
+        if not self.emit_lock.acquire(timeout=5):
+            self.on_stuck(self.result("error", reason, None))
+            return
+        if self.pending is not None:
+            step, observation = self.pending
+            self._emit(step.model_copy(update={"outcome": Failed(reason=reason)}), observation)
+        result = self.result("error", reason, None)
+        for observer in self.observers:
+            observer.on_finish(result)
+        self.on_stuck(result)
 
     @property
     def next_index(self) -> int:
@@ -101,7 +161,8 @@ class _Episode:
     def run(self) -> tuple[RunStatus, str | None, str | None]:
         start = self.clock()
         t = time.perf_counter()
-        obs = self.env.observe()
+        with self.watch("taking the first screenshot"):
+            obs = self.env.observe()
         observe_ms = _ms(t)
         try:
             if self.options.plan:
@@ -196,7 +257,17 @@ class _Episode:
     def act(
         self, base: Step, action: Action, obs: Observation, summary: str | None
     ) -> tuple[Observation, float]:
-        element = self.look_under(action)
+        self.pending = (base, obs)
+        try:
+            return self._act(base, action, obs, summary)
+        finally:
+            self.pending = None
+
+    def _act(
+        self, base: Step, action: Action, obs: Observation, summary: str | None
+    ) -> tuple[Observation, float]:
+        with self.watch("looking under the pointer"):
+            element = self.look_under(action)
         evidence = element_evidence(action, element)
         if evidence is not None:
             assert evidence.element is not None
@@ -222,10 +293,13 @@ class _Episode:
             )
         self.check_stop()
         t = time.perf_counter()
-        outcome = self.env.execute(action)
+        wait_s = action.seconds if isinstance(action, Wait) else 0.0
+        with self.watch(f"executing '{describe_action(action)}' and waiting for the screen", wait_s):
+            outcome = self.env.execute(action)
         execute_ms = _ms(t)
         t = time.perf_counter()
-        after = self.env.observe()
+        with self.watch("taking the screenshot after the action"):
+            after = self.env.observe()
         observe_ms = _ms(t)
         before_sig = self.signature_of(obs.image)
         after_sig = signature(after.image)
@@ -243,6 +317,7 @@ class _Episode:
                 render_template("feedback_loop.txt", action=describe_action(action), count=str(repeats))
             )
         timing = base.timing.model_copy(update={"execute_ms": execute_ms, "settle_ms": settle_ms})
+        self.pending = None  # the step is complete from here on
         self.emit(
             base.model_copy(
                 update={
@@ -333,11 +408,14 @@ def run_episode(
     confirmer: Confirmer | None = None,
     stop: StopSignal | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_stuck: Callable[[RunResult], None] = exit_stuck,
 ) -> RunResult:
     """Run one task on `env` with `backend` and return its result (also written to `record_dir`).
 
     `confirmer` answers risky-action questions (default: ask on the terminal); `stop` is a kill
     switch checked before every model call and action. Errors of ours are recorded, then raised.
+    A step stuck for `options.stuck_after_s` is recorded as an `error` result, then handed to
+    `on_stuck` on the watchdog's thread (default: exit the process with code 4).
     """
     options = options or AgentOptions()
     watchers: list[RunObserver] = []
@@ -349,26 +427,23 @@ def run_episode(
     episode = _Episode(
         instruction, env, backend, options, watchers, confirmer or ConsoleConfirmer(), stop, clock
     )
+    episode.record_dir = str(record_dir) if record_dir is not None else None
+    episode.on_stuck = on_stuck
     for observer in watchers:
         observer.on_start(instruction)
-    start = time.perf_counter()
     error: BaseException | None = None
-    try:
-        status, answer, explanation = episode.run()
-    except Exception as e:
-        error = e
-        status, answer, explanation = "error", f"{type(e).__name__}: {e}", None
-    result = RunResult(
-        instruction=instruction,
-        status=status,
-        answer=answer,
-        explanation=explanation,
-        steps=tuple(episode.steps),
-        record_dir=str(record_dir) if record_dir is not None else None,
-        duration_s=time.perf_counter() - start,
-    )
-    for observer in watchers:
-        observer.on_finish(result)
+    with contextlib.ExitStack() as stack:
+        if options.stuck_after_s is not None:
+            episode.watchdog = stack.enter_context(Watchdog(options.stuck_after_s, episode.trip))
+        try:
+            status, answer, explanation = episode.run()
+        except Exception as e:
+            error = e
+            status, answer, explanation = "error", f"{type(e).__name__}: {e}", None
+    with episode.emit_lock:
+        result = episode.result(status, answer, explanation)
+        for observer in watchers:
+            observer.on_finish(result)
     if error is not None:
         raise error
     return result

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from typing import Annotated
 
 import typer
 
@@ -23,6 +24,18 @@ class ExitCode(IntEnum):
     BLOCKED = 3  # the agent explained why the task cannot proceed
     ERROR = 4  # our own failure or a missing model/display/browser
     ABORTED = 130  # Ctrl+C or the kill switch
+
+
+StuckAfterOpt = Annotated[
+    float,
+    typer.Option(
+        "--stuck-after",
+        min=0,
+        help="End a run as an error (exit 4; in eval: that task only) when observing or acting makes "
+        "no progress for this many seconds (0 = never). The model call has its own --timeout.",
+    ),
+]
+STUCK_AFTER_DEFAULT = 60.0
 
 
 def console_error(message: str) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tasks.cli_common import ExitCode
+from tasks.cli_common import STUCK_AFTER_DEFAULT, ExitCode, StuckAfterOpt
 from tasks.cli_model import (
     DEFAULT_MODEL,
     ApiKeyEnvOpt,
@@ -121,6 +121,7 @@ def eval_command(
         float, typer.Option("--episode-seconds", help="MiniWoB: episode time limit (MiniWoB's own is 10 s).")
     ] = 600.0,
     grid: Annotated[int, typer.Option("--grid", help="Coordinate grid (1000; 999 as in OSWorld).")] = 1000,
+    stuck_after: StuckAfterOpt = STUCK_AFTER_DEFAULT,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser windows.")] = False,
     list_: Annotated[
         bool, typer.Option("--list", help="List the built-in suites and their task counts.")
@@ -150,7 +151,7 @@ def eval_command(
         ),
         out=out, run_name=run_name, workers=workers,
         max_steps=max_steps or (REFERENCE_STEPS if model == "reference" else 15),
-        headless=not headed, grid=grid,
+        headless=not headed, grid=grid, stuck_after_s=stuck_after or None,
     )  # fmt: skip
     total = len(loaded.tasks) + len(loaded.errors)
     typer.echo(f"evaluating {total} task(s) of {loaded.name} with {model} on {workers} worker(s)", err=True)

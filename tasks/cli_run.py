@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from actions.processes import stop_process
-from tasks.cli_common import ExitCode
+from tasks.cli_common import STUCK_AFTER_DEFAULT, ExitCode, StuckAfterOpt
 from tasks.cli_model import (
     DEFAULT_MODEL,
     ApiKeyEnvOpt,
@@ -140,6 +140,7 @@ def run_command(
     image_format: ImageFormatOpt = "png",
     max_steps: Annotated[int, typer.Option(min=1, help="Step budget.")] = 15,
     max_seconds: Annotated[float | None, typer.Option(min=1, help="Time budget in seconds.")] = None,
+    stuck_after: StuckAfterOpt = STUCK_AFTER_DEFAULT,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Draw the first planned action; execute nothing.")
     ] = False,
@@ -194,6 +195,7 @@ def run_command(
     options = AgentOptions(
         max_steps=max_steps,
         max_seconds=max_seconds,
+        stuck_after_s=stuck_after or None,
         history_images=history_images,
         dry_run=dry_run,
         confirm="always" if confirm else "never" if yes else "risky",

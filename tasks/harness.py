@@ -9,6 +9,7 @@ so a crash or a stuck browser never takes the run down; finished tasks are skipp
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing as mp
 import queue
 import shutil
@@ -46,6 +47,7 @@ class EvalConfig(Frozen):
     max_steps: int = Field(default=15, ge=1)
     headless: bool = True
     grid: int = Field(default=1000, gt=0)
+    stuck_after_s: float | None = Field(default=60.0, gt=0)  # agent.watchdog; the task ends as an error
     # OSWorld sleeps 20 s before evaluate(); we wait for the screen to settle, then this long, so a
     # command started by the last keypress (a shell's `sort > file`) has finished writing.
     desktop_score_delay_s: float = Field(default=1.0, ge=0)
@@ -208,6 +210,7 @@ class _Worker:
             max_steps=self.config.max_steps,
             confirm="never",
             protocol=_protocol(ProtocolSettings, self.config),
+            stuck_after_s=self.config.stuck_after_s,
         )
         run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
         if ctx.env_kind == "desktop":
@@ -243,7 +246,7 @@ def _protocol(settings_cls: Any, config: EvalConfig) -> Any:
     return settings_cls(grid=CoordinateGrid(size=config.grid))
 
 
-def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any) -> None:
+def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any, wid: int) -> None:
     """A worker process: take tasks until the None sentinel, report each outcome."""
     worker = _Worker(config, ResultsDir(results_root))
     try:
@@ -251,33 +254,38 @@ def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any) 
             entry = tasks.get()
             if entry is None:
                 return
-            done.put(("start", entry.key))
+            done.put(("start", entry.key, wid))
             outcome = worker.run(entry)
             worker.results.write(outcome)
-            done.put(("done", outcome))
+            done.put(("done", outcome, wid))
     finally:
         worker.close()
+
+
+def _lost_task(entry: TaskEntry, results: ResultsDir, exitcode: int | None) -> TaskOutcome:
+    """The outcome of a task whose worker died: the run's own reason when it recorded one (a stuck
+    step ends its process with exit 4 after writing result.json), else the exit code."""
+    reason = f"the worker process died during this task (exit code {exitcode})"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        recorded = json.loads((results.task_dir(entry.domain, entry.spec.id) / "result.json").read_text())
+        if recorded.get("status") == "error" and recorded.get("answer"):
+            reason = f"infrastructure error: {recorded['answer']}"
+    return TaskOutcome(
+        domain=entry.domain, task_id=entry.spec.id, status="error", score=0.0, reason=reason,
+        category="error", infeasible=entry.spec.infeasible,
+    )  # fmt: skip
 
 
 def run_tasks(
     entries: list[TaskEntry], config: EvalConfig, results: ResultsDir, progress: Progress
 ) -> list[TaskOutcome]:
-    """Run the entries (none finished yet) on `config.workers` workers; returns their outcomes."""
+    """Run the entries (none finished yet) on `config.workers` worker processes; returns their outcomes.
+
+    A worker that dies (a crash, or a stuck step's watchdog) costs only its current task, recorded
+    as an infrastructure error; a fresh worker takes its place for the tasks left.
+    """
     if not entries:
         return []
-    if config.workers == 1:
-        worker = _Worker(config, results)
-        in_order: list[TaskOutcome] = []
-        try:
-            for entry in entries:
-                progress("start", entry.key)
-                outcome = worker.run(entry)
-                results.write(outcome)
-                progress("done", outcome)
-                in_order.append(outcome)
-        finally:
-            worker.close()
-        return in_order
     ctx = mp.get_context("spawn")
     todo, done = ctx.Queue(), ctx.Queue()
     for entry in entries:
@@ -285,33 +293,49 @@ def run_tasks(
     n = min(config.workers, len(entries))
     for _ in range(n):
         todo.put(None)
-    procs = [ctx.Process(target=_worker_main, args=(config, results.root, todo, done)) for _ in range(n)]
-    for p in procs:
-        p.start()
+    by_key = {e.key: e for e in entries}
+
+    def spawn(wid: int) -> Any:
+        proc = ctx.Process(target=_worker_main, args=(config, results.root, todo, done, wid))
+        proc.start()
+        return proc
+
+    procs = {wid: spawn(wid) for wid in range(n)}
+    running: dict[int, str] = {}  # worker id -> key of the task it started
     outcomes: dict[str, TaskOutcome] = {}
     try:
         while len(outcomes) < len(entries):
             try:
-                kind, payload = done.get(timeout=1.0)
+                kind, payload, wid = done.get(timeout=1.0)
             except queue.Empty:
-                if not any(p.is_alive() for p in procs):
-                    break  # every worker is gone: the rest are reported as crashed below
+                for wid, proc in list(procs.items()):
+                    if proc.is_alive() or proc.exitcode == 0:
+                        continue
+                    key = running.pop(wid, None)
+                    if key is None or key in outcomes:
+                        continue  # died outside a task (e.g. at start): its tasks go to the others
+                    outcome = _lost_task(by_key[key], results, proc.exitcode)
+                    results.write(outcome)
+                    outcomes[key] = outcome
+                    progress("done", outcome)
+                    procs[wid] = spawn(wid)  # takes the dead worker's place (and its sentinel)
+                if not any(p.is_alive() for p in procs.values()):
+                    break  # every worker ended normally: the rest are reported as lost below
                 continue
-            if kind == "done":
+            if kind == "start":
+                running[wid] = payload
+            else:
+                running.pop(wid, None)
                 outcomes[payload.key] = payload
             progress(kind, payload)
     finally:
-        for p in procs:
+        for p in procs.values():
             p.join(timeout=10)
             if p.is_alive():
                 p.terminate()
     for entry in entries:
         if entry.key not in outcomes:
-            outcome = TaskOutcome(
-                domain=entry.domain, task_id=entry.spec.id, status="error", score=0.0,
-                reason="the worker process died during this task", category="error",
-                infeasible=entry.spec.infeasible,
-            )  # fmt: skip
+            outcome = _lost_task(entry, results, None)
             results.write(outcome)
             outcomes[entry.key] = outcome
             progress("done", outcome)

@@ -192,3 +192,27 @@ def test_killed_run_resumes_and_scores_every_task_once(tmp_path: Path, site: str
     assert Counter(x["task"] for x in lines) == Counter(f"web/{i}" for i in ids)  # each scored exactly once
     summary = json.loads((results / "summary.json").read_text())
     assert summary["overall"]["scored"] == len(ids) and summary["overall"]["success_rate"] == 1.0
+
+
+def test_a_stuck_task_is_an_infrastructure_error_and_the_eval_moves_on(tmp_path: Path, site: str) -> None:
+    browser_ok()
+    from tests.test_stuck_steps import HANG
+
+    (tmp_path / "www" / "hang.html").write_bytes(HANG)  # the `site` fixture serves tmp_path/www
+    root = tmp_path / "suite"
+    web = root / "examples" / "web"
+    web.mkdir(parents=True)
+    hang_url = site.replace("page.html", "hang.html")
+    for t in (task("a_stuck", hang_url, FEASIBLE), task("b_press", site, FEASIBLE)):
+        (web / f"{t['id']}.json").write_text(json.dumps(t))
+    model = script(
+        tmp_path / "solve.jsonl",
+        call("left_click", coordinate=[500, 500]),
+        call("terminate", status="success"),
+    )
+    summary, results = evaluate(root, model, tmp_path / "results", run_name="r", stuck_after_s=3)
+    got = outcomes(results)
+    assert got["web/a_stuck"]["status"] == "error" and got["web/a_stuck"]["category"] == "error"
+    assert "infrastructure error: no progress for 3 s while executing" in got["web/a_stuck"]["reason"]
+    assert got["web/b_press"]["score"] == 1.0  # a fresh worker took the stuck one's place
+    assert summary["overall"]["errors"] == 1 and summary["overall"]["success"] == 1
