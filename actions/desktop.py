@@ -20,7 +20,7 @@ from actions.environment import EnvironmentBase
 from actions.errors import EnvironmentClosed, EnvironmentUnavailable
 from actions.killswitch import KillSwitch
 from actions.secrets import SecretMissing, resolve_secrets
-from actions.settle import SettleOptions, SettleReport, wait_for_settle
+from actions.settle import HOVER_SETTLE, SettleOptions, SettleReport, wait_for_settle
 from actions.types import (
     Action,
     Click,
@@ -149,6 +149,14 @@ class DesktopEnvironment(EnvironmentBase):
             bytes(view[y * row_bytes + 1 : (y + 1) * row_bytes : 4 * step]) for y in range(0, height, step)
         )
 
+    def hover(self, x: int, y: int) -> None:
+        """Move the pointer to a logical point and wait for hover effects (HOVER_SETTLE)."""
+        point = self._to_root(x, y)
+        if point is None:
+            return
+        self.input.move(*point)
+        wait_for_settle(lambda _seconds_left: self.frame_signature(), HOVER_SETTLE)
+
     def settle(self) -> SettleReport:
         # An X capture has no deadline of its own; the run's watchdog bounds a dead X server.
         return wait_for_settle(lambda _seconds_left: self.frame_signature(), self.options.settle)
@@ -191,6 +199,8 @@ class DesktopEnvironment(EnvironmentBase):
                 point = self._to_root(x, y)
                 if point is None:
                     return self._off_screen(x, y)
+                if self.input.position() != point:
+                    self.hover(x, y)  # move, let hover effects settle, then press
                 self.input.click(*point, button=button, count=count)
             case MoveTo(x=x, y=y):
                 point = self._to_root(x, y)

@@ -26,6 +26,9 @@ class Environment(Protocol):
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         """What is at a logical point, when the environment can tell (browser); None otherwise."""
 
+    def hover(self, x: int, y: int) -> None:
+        """Move the pointer to a logical point and let hover effects settle (no press)."""
+
     def close(self) -> None:
         """Release the display, browser or processes; safe to call twice."""
 
@@ -49,6 +52,9 @@ class EnvironmentBase:
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         return None
+
+    def hover(self, x: int, y: int) -> None:
+        pass
 
     def __enter__(self) -> Self:
         return self

@@ -14,6 +14,11 @@ class UnknownKeyError(QwenAgentError, ValueError):
         super().__init__(f"unknown key name {name!r}{hint}")
 
 
+class BadInput(QwenAgentError):
+    """What the user gave cannot work (a start URL that is not one, a secret that is not set, a run
+    folder that holds another run); the message says what to give instead. Exit code 2."""
+
+
 class EnvironmentUnavailable(QwenAgentError):
     """The display, browser or app an environment needs is missing; the message names the fix."""
 

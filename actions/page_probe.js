@@ -1,10 +1,18 @@
 // What is at a point of the viewport (CSS pixels): the element a click there is meant for, whether it is
 // disabled, hidden or covered, and the nearby text a person would read. Returns a plain object or null.
-([px, py]) => {
+// Called with `this` = the topmost element at the point as Chromium hit-tests it (closed shadow roots
+// and same-origin frames included; actions/browser.py asks DevTools for it), or with no `this`
+// (plain evaluate), when it hit-tests by itself through frames and open shadow roots.
+function ([px, py]) {
+  // Controls by what they are and by what the page does with them (handlers, a pointer cursor,
+  // focusability): third-party widgets bind clicks to <a> without href, <div>s and <span>s.
   const INTERACTIVE =
-    'a[href],button,input,select,textarea,summary,label,option,[role=button],[role=link],' +
-    '[role=checkbox],[role=radio],[role=switch],[role=tab],[role=menuitem],[role=option],' +
-    '[role=textbox],[role=combobox],[contenteditable=""],[contenteditable=true],[onclick],[tabindex]';
+    'a,button,input,select,textarea,summary,label,option,[role=button],[role=link],' +
+    '[role=checkbox],[role=radio],[role=switch],[role=tab],[role=menuitem],[role=menuitemcheckbox],' +
+    '[role=menuitemradio],[role=option],[role=treeitem],[role=gridcell],[role=spinbutton],[role=slider],' +
+    '[role=textbox],[role=combobox],[contenteditable=""],[contenteditable=true],[onclick],[onmousedown],' +
+    '[onmouseup],[onpointerdown],[tabindex],[data-handler],[data-event]';
+  const HANDLERS = ['onclick', 'onmousedown', 'onmouseup', 'onpointerdown', 'onpointerup'];
   const IMPLICIT_ROLE = {
     A: 'link', BUTTON: 'button', SELECT: 'combobox', TEXTAREA: 'textbox', SUMMARY: 'button',
     H1: 'heading', H2: 'heading', H3: 'heading', H4: 'heading', H5: 'heading', H6: 'heading',
@@ -18,6 +26,25 @@
     s = (s || '').replace(/\s+/g, ' ').trim();
     return s.length > n ? s.slice(0, n - 1) + '…' : s;
   };
+
+  // The parent across shadow boundaries (a closed root's host included: we start inside it).
+  const up = (e) => e.parentElement || (e.parentNode && e.parentNode.host) || null;
+  const inside = (outer, e) => { for (; e; e = up(e)) if (e === outer) return true; return false; };
+
+  function clickable(el) {
+    if (el.matches(INTERACTIVE)) return true;
+    if (HANDLERS.some((h) => typeof el[h] === 'function')) return true;
+    // A pointer cursor the page set on this element (not one inherited from a clickable ancestor).
+    const parent = up(el);
+    return getComputedStyle(el).cursor === 'pointer' && !(parent && getComputedStyle(parent).cursor === 'pointer');
+  }
+  function clickableAncestor(el) {
+    for (let e = el; e && e.nodeType === 1; e = up(e)) {
+      if (e === document.body || e === document.documentElement) return null;
+      if (clickable(e)) return e;
+    }
+    return null;
+  }
 
   // Hit-test through same-origin iframes and open shadow roots; offsets map back to the top viewport.
   function stackAt(doc, x, y, ox, oy) {
@@ -76,10 +103,11 @@
   function isHidden(el) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0) return true;
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+    for (let e = el; e && e.nodeType === 1; e = up(e)) {
       const cs = getComputedStyle(e);
+      // What is painted decides; aria-hidden only hides from assistive technology (jQuery UI marks
+      // its visible spinner arrows so).
       if (cs.display === 'none' || cs.visibility === 'hidden' || parseFloat(cs.opacity) === 0) return true;
-      if (e.getAttribute('aria-hidden') === 'true' || e.hidden) return true;
     }
     return false;
   }
@@ -130,12 +158,25 @@
     return parts.length ? parts.join('; ').slice(0, 400) : null;
   }
 
-  const vw = window.innerWidth, vh = window.innerHeight;
-  if (px < 0 || py < 0 || px >= vw || py >= vh) return null;
-  const { stack, ox, oy } = stackAt(document, px, py, 0, 0);
+  let stack, ox = 0, oy = 0;
+  const deep = this && this.nodeType ? (this.nodeType === 1 ? this : this.parentElement) : null;
+  if (deep) {
+    // Inside a same-origin frame the point is in that frame's viewport: add the frames' offsets.
+    for (let w = window; w !== w.parent && w.frameElement; w = w.parent) {
+      const f = w.frameElement, r = f.getBoundingClientRect();
+      ox += r.left + f.clientLeft; oy += r.top + f.clientTop;
+    }
+    const path = [];
+    for (let e = deep; e; e = up(e)) path.push(e);
+    const below = document.elementsFromPoint(px - ox, py - oy).filter((e) => !path.includes(e));
+    stack = [...path, ...below];
+  } else {
+    if (px < 0 || py < 0 || px >= window.innerWidth || py >= window.innerHeight) return null;
+    ({ stack, ox, oy } = stackAt(document, px, py, 0, 0));
+  }
   if (!stack.length) return null;
   const top = stack[0];
-  let target = stack.map((e) => e.closest(INTERACTIVE)).find(Boolean) || null;
+  let target = stack.map(clickableAncestor).find(Boolean) || null;
   let hidden = false;
   if (!target) {
     // Nothing interactive is hit; an invisible control (opacity 0, visibility hidden) may still sit here.
@@ -149,7 +190,7 @@
   target = target || top;
   hidden = hidden || isHidden(target);
   // Covered: the topmost hit is neither the target nor inside it (a label's control counts as inside).
-  const covered = top !== target && !target.contains(top) && !(target.control && target.control === top);
+  const covered = top !== target && !inside(target, top) && !(target.control && target.control === top);
   const r = target.getBoundingClientRect();
   return {
     tag: target.tagName.toLowerCase(),
@@ -158,7 +199,7 @@
     label: labelOf(target),
     disabled: isDisabled(target),
     hidden: hidden,
-    interactive: !!target.closest(INTERACTIVE) && target !== document.body && target !== document.documentElement,
+    interactive: !!clickableAncestor(target),
     covered_by: covered ? describe(overlayRoot(top)) : null,
     bbox: [r.left + ox, r.top + oy, r.width, r.height],
     context: contextOf(target),

@@ -8,7 +8,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 
-from actions.errors import QwenAgentError
+from actions.errors import BadInput
 
 SECRET_PLACEHOLDER = re.compile(r"\{\{\s*secret:([A-Za-z0-9_]+)\s*\}\}")
 # Only variables with this prefix are reachable: text on a hostile page cannot make the model type
@@ -21,7 +21,7 @@ def secret_variable(name: str) -> str:
     return SECRET_ENV_PREFIX + name
 
 
-class SecretMissing(QwenAgentError):
+class SecretMissing(BadInput):
     """A placeholder names a variable that is not set in the environment."""
 
     def __init__(self, name: str) -> None:
@@ -39,6 +39,15 @@ def secret_names(text: str) -> tuple[str, ...]:
 
 def has_secrets(text: str) -> bool:
     return SECRET_PLACEHOLDER.search(text) is not None
+
+
+def require_secrets(text: str, environ: Mapping[str, str] | None = None) -> None:
+    """Raise SecretMissing for the first placeholder in `text` whose variable is not set (a run
+    checks its instruction before the first model call, not when the type step comes)."""
+    env = os.environ if environ is None else environ
+    for name in secret_names(text):
+        if secret_variable(name) not in env:
+            raise SecretMissing(name)
 
 
 def resolve_secrets(text: str, environ: Mapping[str, str] | None = None) -> str:

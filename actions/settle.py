@@ -24,6 +24,11 @@ class SettleOptions(Frozen):
     interval_ms: float = Field(default=30, gt=0)
 
 
+# After the pointer arrived and before a press: long enough for a :hover style, a tooltip or a
+# swapped icon to appear, short enough not to slow every click (announced timers still count).
+HOVER_SETTLE = SettleOptions(quiet_ms=50, cap_ms=1000, interval_ms=20)
+
+
 class FrameUnavailable(Exception):
     """A frame could not be captured in time (e.g. the browser withheld it during a navigation)."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from actions.errors import EnvironmentUnavailable
 from actions.keys import is_modifier, key_names
 from actions.processes import display_env
 from actions.types import MouseButton
+from actions.xtools import require_tool
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,6 @@ def _import_pyautogui(display: str) -> Any:
             ) from exc
     module: Any = sys.modules["pyautogui"]
     return module
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise EnvironmentUnavailable(
-            f"{name} is not installed: install it with `sudo apt-get install {package}`"
-        )
-    return path
 
 
 def _runs(line: str, typing: TypingMethod) -> list[str]:
@@ -79,7 +70,7 @@ class X11Input:
         self.type_delay_ms = type_delay_ms
         self._env = {**os.environ, "DISPLAY": display}
         self._xlib: Any = Display(display)
-        self._xdotool = _tool("xdotool", "xdotool")
+        self._xdotool = require_tool("xdotool")
 
     def _pg(self) -> Any:
         pg = _import_pyautogui(self.display)
@@ -164,7 +155,7 @@ class X11Input:
 
     # -- clipboard ---------------------------------------------------------------------------
     def _xclip(self, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        xclip = _tool("xclip", "xclip")
+        xclip = require_tool("xclip")
         return subprocess.run(
             [xclip, "-selection", "clipboard", *args],
             input=data, env=self._env, capture_output=True, timeout=10, check=False,
@@ -179,7 +170,7 @@ class X11Input:
         # xclip forks a child that serves the selection until another client takes it over; that
         # child inherits stdout/stderr, so they must not be pipes we wait on.
         done = subprocess.run(
-            [_tool("xclip", "xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING"],
+            [require_tool("xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING"],
             input=text.encode(), env=self._env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, timeout=10, check=False,
         )  # fmt: skip
@@ -200,7 +191,7 @@ class X11Input:
         saved = self.read_clipboard()
         before = self._clipboard_owner()
         server = subprocess.Popen(
-            [_tool("xclip", "xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING",
+            [require_tool("xclip"), "-selection", "clipboard", "-i", "-t", "UTF8_STRING",
              "-loops", "1", "-quiet"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=self._env,

@@ -20,6 +20,7 @@ from typing import Self
 from actions.errors import EnvironmentUnavailable
 from actions.processes import stop_process
 from actions.types import Frozen
+from actions.xtools import require_tool
 
 
 class MonitorRect(Frozen):
@@ -29,15 +30,6 @@ class MonitorRect(Frozen):
     top: int
     width: int
     height: int
-
-
-def _require_binary(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise EnvironmentUnavailable(
-            f"{name} is not installed: install it with `sudo apt-get install {package}`"
-        )
-    return path
 
 
 class VirtualDisplay:
@@ -76,7 +68,7 @@ class VirtualDisplay:
         """Start Xvfb (and openbox); returns once clients can connect and the WM manages windows."""
         if self._xvfb is not None:
             return self
-        xvfb = _require_binary("Xvfb", "xvfb")
+        xvfb = require_tool("Xvfb")
         self._tmp = tempfile.mkdtemp(prefix="qwen-agent-x11-")
         read_fd, write_fd = os.pipe()
         try:
@@ -188,7 +180,7 @@ class VirtualDisplay:
         )
 
     def _split_monitors(self) -> None:
-        xrandr = _require_binary("xrandr", "x11-xserver-utils")
+        xrandr = require_tool("xrandr")
         for index, mon in enumerate(self.monitors):
             # Physical size at ~96 dpi; the first monitor takes over Xvfb's only output.
             geometry = (
@@ -206,8 +198,8 @@ class VirtualDisplay:
             raise EnvironmentUnavailable(f"Xvfb did not accept the monitor layout: {listed!r}")
 
     def _start_window_manager(self) -> None:
-        openbox = _require_binary("openbox", "openbox")
-        wmctrl = _require_binary("wmctrl", "wmctrl")
+        openbox = require_tool("openbox")
+        wmctrl = require_tool("wmctrl")
         self._wm = subprocess.Popen(
             [openbox, "--sm-disable"],
             env=self.full_env(),

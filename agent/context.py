@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actions.types import describe_action
+from agent.state import current_plan, pending_feedback
 from agent.trajectory import Step, TokenUsage
 from model.qwen3vl import PastTurn, PixelBudget, PromptContext, visual_tokens
 from model.types import ImagePart, ModelRequest, ModelResponse, TextPart
+
+if TYPE_CHECKING:
+    from agent.options import AgentOptions
 
 CHARS_PER_TOKEN = 4  # a rough figure for English prompts; only used when the backend cannot count
 
@@ -75,6 +79,26 @@ def build_context(
         plan=plan,
         plan_progress=plan_progress(steps, plan),
         feedback=feedback,
+    )
+
+
+def next_context(
+    instruction: str,
+    steps: Sequence[Step],
+    images: Mapping[int, Any],
+    current_image: Any,
+    options: AgentOptions,
+) -> PromptContext:
+    """What the model sees for the next step, from the steps alone (plus the cached screenshots):
+    the live loop and a run continued from its folder both build their prompts here."""
+    return build_context(
+        instruction,
+        steps,
+        images,
+        current_image,
+        options.history_images,
+        current_plan(steps),
+        pending_feedback(steps),
     )
 
 

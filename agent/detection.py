@@ -1,27 +1,45 @@
 """No-effect and loop detection: did the screen change, and is the model repeating itself?
 
-Screens are compared as small grayscale thumbnails (the settle module's frame difference), so a
-blinking caret or antialiasing noise does not count as a change.
+Screens are compared at full resolution, so one changed digit or one typed character counts; a
+blinking text caret (the only thing that changed being a thin vertical bar) does not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from actions.settle import frame_difference
 from actions.types import Action, Click, Drag, Hotkey, MoveTo, Scroll, TypeText, Wait
 
-THUMBNAIL = (96, 60)
 POINT_TOLERANCE = 8  # logical pixels: clicks this close count as the same click
+PIXEL_TOLERANCE = 24  # grey levels: JPEG and antialiasing noise between equal screens stay below this
+CARET_WIDTH = 3  # logical pixels: a change no wider than this (and no taller than a line) is a caret
+CARET_HEIGHT = 60
 
 
-def signature(image: Any) -> bytes:
-    """A cheap frame signature of a PIL screenshot: raw bytes of a 96x60 grayscale thumbnail."""
-    return bytes(image.convert("L").resize(THUMBNAIL).tobytes())
+def changed_box(before: Any, after: Any) -> tuple[int, int, int, int] | None:
+    """The bounding box (x0, y0, x1, y1, screenshot pixels) of every pixel that changed, or None."""
+    import numpy as np
+
+    if before.size != after.size:
+        return (0, 0, after.width, after.height)
+    a = np.asarray(before.convert("L"), dtype=np.int16)
+    b = np.asarray(after.convert("L"), dtype=np.int16)
+    mask = np.abs(a - b) > PIXEL_TOLERANCE
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def screen_changed(before: bytes, after: bytes, threshold: float) -> bool:
-    return frame_difference(before, after) > threshold
+def screen_changed(before: Any, after: Any, scale: float = 1.0) -> bool:
+    """Whether two PIL screenshots differ by more than a caret blink; `scale`: screenshot pixels per
+    logical pixel (HiDPI)."""
+    box = changed_box(before, after)
+    if box is None:
+        return False
+    x0, y0, x1, y1 = box
+    return (x1 - x0) > CARET_WIDTH * scale or (y1 - y0) > CARET_HEIGHT * scale
 
 
 def expects_change(action: Action) -> bool:
@@ -51,22 +69,3 @@ def action_key(action: Action) -> str:
         case Wait(seconds=s):
             return f"wait:{s:g}"
     return action.kind
-
-
-class RepeatTracker:
-    """Counts how many times in a row the same action was chosen on the same screen."""
-
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
-        self._key: str | None = None
-        self._screen: bytes | None = None
-        self.count = 0
-
-    def record(self, action: Action, screen: bytes) -> int:
-        key = action_key(action)
-        same_screen = self._screen is not None and not screen_changed(self._screen, screen, self.threshold)
-        if key == self._key and same_screen:
-            self.count += 1
-        else:
-            self._key, self._screen, self.count = key, screen, 1
-        return self.count

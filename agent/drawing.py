@@ -1,60 +1,55 @@
-"""Drawing the step's action on its screenshot (for reports and dry runs).
+"""Drawing the step's action over its screenshot in the report: an SVG layer on top of the image,
+so the screenshot on disk stays exactly what the model saw and nothing is encoded twice.
 
-Actions are in logical pixels; the screenshot may hold `geometry.scale` times as many pixels.
+The SVG's coordinates are the action's LOGICAL pixels (viewBox = the logical screen), so the marker
+lands on the right spot whatever the screenshot's scale (HiDPI) and however the report is zoomed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from html import escape
 
 from actions.types import Action, Click, Drag, MoveTo, Outcome, ScreenGeometry, Scroll, describe_action
 
-if TYPE_CHECKING:
-    from PIL import Image
-
-COLOURS = {"executed": (220, 30, 30), "blocked": (230, 140, 0), "failed": (120, 120, 120)}
+COLOURS = {"executed": "#dc1e1e", "blocked": "#e68c00", "failed": "#787878"}
+RADIUS = 14  # logical pixels
 
 
-def draw_action(
-    image: Image.Image, action: Action | None, geometry: ScreenGeometry, outcome: Outcome | None = None
-) -> Image.Image:
-    """A copy of `image` with a crosshair on the action's point and its description in a label."""
-    from PIL import ImageDraw, ImageFont
-
-    out = image.convert("RGB").copy()
+def action_overlay(action: Action | None, geometry: ScreenGeometry, outcome: Outcome | None = None) -> str:
+    """An <svg> marking the action's point(s) with a crosshair and labelling it; "" without a point."""
     if action is None:
-        return out
-    draw = ImageDraw.Draw(out)
-    colour = COLOURS.get(outcome.kind if outcome is not None else "executed", (220, 30, 30))
-    s = geometry.scale
-    r = max(10, round(14 * s))
-
-    def mark(x: int, y: int) -> tuple[int, int]:
-        px, py = round(x * s), round(y * s)
-        draw.ellipse((px - r, py - r, px + r, py + r), outline=colour, width=max(2, round(3 * s)))
-        draw.line((px - 2 * r, py, px + 2 * r, py), fill=colour, width=max(1, round(2 * s)))
-        draw.line((px, py - 2 * r, px, py + 2 * r), fill=colour, width=max(1, round(2 * s)))
-        return px, py
-
-    anchor = (8, 8)
+        return ""
+    colour = COLOURS.get(outcome.kind if outcome is not None else "executed", COLOURS["executed"])
+    points: list[tuple[int, int]] = []
     if isinstance(action, Click | MoveTo):
-        anchor = mark(action.x, action.y)
+        points = [(action.x, action.y)]
     elif isinstance(action, Drag):
-        end = mark(action.x, action.y)
         if action.start_x is not None and action.start_y is not None:
-            start = mark(action.start_x, action.start_y)
-            draw.line((*start, *end), fill=colour, width=max(2, round(3 * s)))
-        anchor = end
+            points.append((action.start_x, action.start_y))
+        points.append((action.x, action.y))
     elif isinstance(action, Scroll) and action.x is not None and action.y is not None:
-        anchor = mark(action.x, action.y)
+        points = [(action.x, action.y)]
+    shapes: list[str] = []
+    r = RADIUS
+    for x, y in points:
+        shapes.append(f'<circle cx="{x}" cy="{y}" r="{r}" fill="none" stroke-width="3"/>')
+        shapes.append(
+            f'<path d="M{x - 2 * r} {y}H{x + 2 * r}M{x} {y - 2 * r}V{y + 2 * r}" stroke-width="2"/>'
+        )
+    if len(points) == 2:
+        (x0, y0), (x1, y1) = points
+        shapes.append(f'<path d="M{x0} {y0}L{x1} {y1}" stroke-width="3"/>')
     label = describe_action(action)
     if outcome is not None and outcome.kind != "executed":
         label += f"  [{outcome.kind}]"
-    font = ImageFont.load_default(size=max(12, round(15 * s)))
-    width = draw.textlength(label, font=font)
-    x = min(anchor[0] + r + 4, max(0, round(out.width - width - 8)))
-    y = max(0, min(anchor[1] - r - 22, out.height - 24))
-    box = draw.textbbox((x, y), label, font=font)
-    draw.rectangle((box[0] - 3, box[1] - 2, box[2] + 3, box[3] + 2), fill=(255, 255, 255), outline=colour)
-    draw.text((x, y), label, fill=colour, font=font)
-    return out
+    ax, ay = points[-1] if points else (8, 8 + r)
+    tx = min(ax + r + 4, max(0, geometry.width - 8 * len(label) - 8))
+    ty = max(16, min(ay - r - 6, geometry.height - 8))
+    shapes.append(
+        f'<text x="{tx}" y="{ty}" font-size="15" font-family="sans-serif" fill="{colour}" stroke="#fff" '
+        f'stroke-width="4" paint-order="stroke">{escape(label)}</text>'
+    )
+    return (
+        f'<svg class="overlay" viewBox="0 0 {geometry.width} {geometry.height}" stroke="{colour}" '
+        f'preserveAspectRatio="none" aria-label="{escape(label)}">{"".join(shapes)}</svg>'
+    )

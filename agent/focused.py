@@ -11,14 +11,8 @@ from typing import Any
 from agent.context import token_usage
 from agent.trajectory import TokenUsage
 from model.backend import ModelBackend
-from model.qwen3vl import PixelBudget, load_prompt, render_template, resize_for_model
+from model.qwen3vl import PixelBudget, load_prompt, render_template, resize_for_model, strip_thinking
 from model.types import ChatMessage, ImagePart, ModelRequest, TextPart
-
-
-def strip_thinking(text: str) -> str:
-    """The answer after a Thinking edition's reasoning (everything up to the last `</think>`)."""
-    idx = text.rfind("</think>")
-    return (text[idx + len("</think>") :] if idx >= 0 else text).strip()
 
 
 class FocusedAnswer:

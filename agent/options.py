@@ -32,7 +32,6 @@ class AgentOptions(Frozen):
     explain_blocked: bool = True  # ask the model why an action cannot work, tell the user
     max_fixes: int = Field(default=2, ge=0)  # blockers the model may try to fix before the run ends
     check_elements: bool = True  # browser: look under the pointer before clicking
-    change_threshold: float = Field(default=0.002, ge=0, le=1)  # thumbnail difference that counts
     # A world phase of a step (observe, probe, execute + settle) that lasts longer ends the run as
     # an error (agent.watchdog); None: never. Far above any legitimate settle (capped at 3 s).
     stuck_after_s: float | None = Field(default=60.0, gt=0)

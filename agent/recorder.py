@@ -1,5 +1,7 @@
-"""The run folder, written as the run goes: traj.jsonl (one line per step, OSWorld fields plus ours),
-step_<n>.png (screenshot with the action drawn), result.json and report.html.
+"""The run folder, written as the run goes: run.json (instruction and options, at the start),
+traj.jsonl (one line per step, OSWorld fields plus ours), step_<n>.png (the screenshot the step was
+decided on, as the model saw it), result.json and report.html (the action drawn over each screenshot).
+agent.run_folder reads it back.
 
 Every line is flushed when its step ends, so a crash or Ctrl+C keeps every finished step. Known
 secret values are redacted from every text written (the model only ever sees placeholders).
@@ -14,7 +16,6 @@ from typing import Any
 
 from actions.secrets import Redactor, secret_names
 from actions.types import Finish, Observation, TypeText
-from agent.drawing import draw_action
 from agent.observers import ObserverBase
 from agent.options import AgentOptions
 from agent.report import write_report
@@ -40,6 +41,8 @@ def osworld_line(step: Step) -> dict[str, Any]:
         "plan": list(step.plan),
         "feedback": list(step.feedback),
         "screen_changed": step.screen_changed,
+        "setback": step.setback,
+        "geometry": step.geometry.model_dump() if step.geometry else None,
         "timings": step.timing.model_dump(),
         "tokens": step.usage.model_dump(),
     }
@@ -65,15 +68,22 @@ class Recorder(ObserverBase):
     def on_start(self, instruction: str) -> None:
         self.instruction = instruction
         self.redact.add(secret_names(instruction))
+        meta = {
+            "instruction": instruction,
+            "options": self.options.model_dump(mode="json") if self.options else None,
+        }
+        (self.path / "run.json").write_text(
+            self.redact(json.dumps(meta, ensure_ascii=False, indent=2)) + "\n"
+        )
         write_report(self.path, instruction, self.steps, None, self.redact)
 
     def on_step(self, step: Step, observation: Observation | None) -> None:
         self._learn_secrets(step)
         self.steps.append(step)
         if observation is not None and step.screenshot and step.kind in ("action", "parse_error"):
-            image = draw_action(observation.image, step.action, observation.geometry, step.outcome)
-            # PNG level 1: 2-3x faster to encode than the default, a little larger on disk.
-            image.save(self.path / step.screenshot, compress_level=1)
+            # Lossless and unmarked, so a resumed run shows the model exactly what it saw; PNG level 1
+            # is 2-3x faster to encode than the default, a little larger on disk.
+            observation.image.save(self.path / step.screenshot, compress_level=1)
         line = json.dumps(osworld_line(step), ensure_ascii=False)
         self._traj.write(self.redact(line) + "\n")
         self._traj.flush()

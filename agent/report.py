@@ -1,5 +1,6 @@
-"""The HTML report of a run: one self-contained file (inline CSS, images relative to the folder)
-with every step's screenshot (action drawn), thought, action, outcome, latency and tokens.
+"""The HTML report of a run: one HTML file (inline CSS and SVG; the screenshots are the step_<n>.png
+files beside it) with every step's screenshot (the action drawn over it), thought, action, outcome,
+latency and tokens.
 
 Rewritten after every step (atomically), so an interrupted run still has a readable report.
 """
@@ -12,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from actions.types import describe_action
+from agent.drawing import action_overlay
 from agent.trajectory import RunResult, Step
 
 CSS = """
@@ -20,7 +22,9 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 .success{background:#2a7a2a}.failure,.error{background:#b02a2a}.blocked{background:#c77800}
 .budget,.aborted,.running{background:#666}
 .step{border:1px solid #ccc;border-radius:.4em;padding:1em;margin:1em 0}
-.step img{max-width:100%;border:1px solid #ddd}
+.shot{position:relative;display:inline-block;max-width:100%}
+.shot img{display:block;max-width:100%;border:1px solid #ddd}
+.shot .overlay{position:absolute;inset:0;width:100%;height:100%;pointer-events:none}
 .meta{color:#666;font-size:.9em}.final{font-size:1.15em;padding:1em;background:#f4f4f4}
 pre{white-space:pre-wrap;background:#fafafa;padding:.5em;font-size:.85em}
 """
@@ -29,7 +33,9 @@ pre{white-space:pre-wrap;background:#fafafa;padding:.5em;font-size:.85em}
 def _step_html(step: Step, redact: Callable[[str], str]) -> str:
     parts = [f'<div class="step" id="step-{step.index}"><h3>Step {step.index} ({step.kind})</h3>']
     if step.screenshot and step.kind in ("action", "parse_error"):
-        parts.append(f'<img src="{escape(step.screenshot)}" alt="step {step.index}" loading="lazy">')
+        overlay = action_overlay(step.action, step.geometry, step.outcome) if step.geometry else ""
+        image = f'<img src="{escape(step.screenshot)}" alt="step {step.index}" loading="lazy">'
+        parts.append(f'<div class="shot">{image}{redact(overlay)}</div>')
     if step.thought:
         parts.append(f"<p><b>Thought:</b> {escape(redact(step.thought))}</p>")
     if step.action is not None:

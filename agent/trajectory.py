@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actions.types import Action, Frozen, Outcome
+from actions.types import Action, Frozen, Outcome, ScreenGeometry
 
 RunStatus = Literal["success", "failure", "blocked", "budget", "aborted", "error"]
 """How a run ended: the model finished with success/failure, the agent explained a blocker, the
@@ -49,8 +49,10 @@ class Step(BaseModel):
     outcome: Outcome | None = None
     error: str | None = None  # parse error reason, fed back to the model
     plan: tuple[str, ...] = ()
-    feedback: tuple[str, ...] = ()  # notes the NEXT prompt carries because of this step
+    feedback: tuple[str, ...] = ()  # every note the NEXT prompt carries because of this step
+    setback: bool = False  # unparseable, failed or without effect: counts toward a re-plan
     url: str | None = None
+    geometry: ScreenGeometry | None = None  # the screen the step was decided on (logical pixels)
     screen_changed: bool | None = None
     timing: Timing = Timing()
     usage: TokenUsage = TokenUsage()

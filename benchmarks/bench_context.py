@@ -68,14 +68,14 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def _run(history_images: int) -> tuple[list[int], list[int], list[float], float]:
+    from actions.types import Click, ScreenGeometry
     from agent.loop import run_episode
     from agent.options import AgentOptions
+    from model.qwen3vl import format_reply
     from model.scripted import ScriptedBackend
 
-    click = (
-        'Action: Click the counter\n<tool_call>\n{"name": "computer_use", "arguments": '
-        '{"action": "left_click", "coordinate": [500, 500]}}\n</tool_call>'
-    )
+    screen = ScreenGeometry(width=SIZE[0], height=SIZE[1])
+    click = format_reply(Click(x=SIZE[0] // 2, y=SIZE[1] // 2), screen, summary="Click the counter")
     backend = ScriptedBackend([click] * STEPS)
     options = AgentOptions(max_steps=STEPS, history_images=history_images, confirm="never")
     start = time.perf_counter()

@@ -17,7 +17,7 @@ from actions.desktop import DesktopEnvironment, DesktopOptions
 from actions.types import Click, Executed
 from actions.xdisplay import VirtualDisplay
 from benchmarks.timing import median_ms
-from tasks.desktop_apps import launch_app
+from tasks.apps.desktop import launch_app
 
 SIZES = ((1280, 800), (1920, 1080))
 REPEATS = 25

@@ -15,16 +15,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from actions.types import Click, Finish, ScreenGeometry
+from model.qwen3vl import format_reply
+
 RUNS = 50
 FORM = b"""<!doctype html><html><body style="margin:0"><form method="post" action="/submit">
 <button style="position:absolute;left:100px;top:100px;width:200px;height:60px">Submit</button>
 </form></body></html>"""
 DONE = b"<!doctype html><html><body><h1>Thank you</h1></body></html>"
+VIEWPORT = ScreenGeometry(width=1280, height=800)  # the browser environment's default viewport
 REPLIES = [
-    'Action: click Submit\n<tool_call>\n{"name": "computer_use", "arguments": '
-    '{"action": "left_click", "coordinate": [156, 162]}}\n</tool_call>',
-    'Action: done\n<tool_call>\n{"name": "computer_use", "arguments": '
-    '{"action": "terminate", "status": "success"}}\n</tool_call>',
+    # The centre of the Submit button above, in CSS pixels of the viewport.
+    format_reply(Click(x=200, y=130), VIEWPORT, summary="click Submit"),
+    format_reply(Finish(status="success"), summary="done"),
 ]
 
 

@@ -4,8 +4,8 @@ DashScope compatible mode). Screenshots travel as base64 data URLs; 429/5xx are 
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,13 +14,26 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from model.backend import ModelError
-from model.factory import ModelConfig
+from model.config import ModelConfig
 from model.images import ImageFormat, data_url
+from model.qwen3vl import THINK_CLOSE, restore_stop
 from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, ToolCall, Usage
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 30.0
-TOOL_OPEN, TOOL_CLOSE = "<tool_call>", "</tool_call>"
+# How servers word a prompt (text plus image tokens) longer than their context window. vLLM 0.32:
+# "Input length (12043) exceeds model's maximum context length (8192)." once images are counted,
+# "This model's maximum context length is 2048 tokens. However, your prompt contains ..." for text;
+# its engine: "The decoder prompt (length N) is longer than the maximum model length of M";
+# SGLang: "Input length (N tokens) exceeds the maximum allowed length (M tokens)"; OpenAI's own
+# wording matches the first two.
+CONTEXT_TOO_LONG = re.compile(
+    r"maximum context length|context length exceeded|context_length_exceeded"
+    r"|longer than the maximum model length|input length\b.{0,40}\bexceeds",
+    re.IGNORECASE | re.DOTALL,
+)
+# vLLM: "At most 3 image(s) may be provided in one prompt."
+TOO_MANY_IMAGES = re.compile(r"image.{0,40}(limit|at most)|at most \d+ image", re.IGNORECASE | re.DOTALL)
 
 
 class _Loose(BaseModel):
@@ -87,24 +100,6 @@ def openai_messages(
     return out
 
 
-def _restore_stop(text: str) -> str:
-    """Servers drop the matched stop string: close a complete trailing <tool_call> again, so the
-    reply (which goes back into the history) looks exactly like what the model wrote.
-    """
-    start = text.rfind(TOOL_OPEN)
-    if start < 0 or TOOL_CLOSE in text[start:]:
-        return text
-    body = text[start + len(TOOL_OPEN) :]
-    stripped = body.lstrip()
-    try:
-        _, end = json.JSONDecoder().raw_decode(stripped)
-    except json.JSONDecodeError:
-        return text
-    if stripped[end:].strip():
-        return text
-    return text + ("" if text.endswith("\n") else "\n") + TOOL_CLOSE
-
-
 def _reply_text(message: _Message) -> str:
     content = message.content
     if isinstance(content, list):
@@ -113,7 +108,7 @@ def _reply_text(message: _Message) -> str:
     reasoning = message.reasoning_content or message.reasoning
     if reasoning:
         # A reasoning parser split the Thinking edition's output; rejoin it as the model wrote it.
-        text = f"{reasoning.rstrip()}\n</think>\n\n{text.lstrip()}"
+        text = f"{reasoning.rstrip()}\n{THINK_CLOSE}\n\n{text.lstrip()}"
     return text
 
 
@@ -212,9 +207,19 @@ class OpenAIBackend:
             raise ModelError(
                 f"{self.url} kept failing (HTTP {code} after {cfg.max_retries + 1} attempts): {msg}"
             )
+        if CONTEXT_TOO_LONG.search(msg):
+            raise ModelError(
+                f"The prompt does not fit the model server's context window ({self.url}, HTTP {code}: "
+                f"{msg}). Send fewer or smaller screenshots: lower --history-images (screenshots kept "
+                "as images) or --max-pixels (pixels per screenshot), or serve the model with a larger "
+                "context (vLLM --max-model-len)."
+            )
         hint = ""
-        if "image" in msg.lower() and ("limit" in msg.lower() or "at most" in msg.lower()):
-            hint = "; allow more images (vLLM --limit-mm-per-prompt) or keep fewer history screenshots"
+        if TOO_MANY_IMAGES.search(msg):
+            hint = (
+                "; send fewer images (lower --history-images) or allow more on the server "
+                "(vLLM --limit-mm-per-prompt)"
+            )
         raise ModelError(f"{self.url} rejected the request (HTTP {code}): {msg}{hint}")
 
     def generate(self, request: ModelRequest) -> ModelResponse:
@@ -230,7 +235,8 @@ class OpenAIBackend:
             ) from e
         text = _reply_text(choice.message)
         if request.stop and choice.finish_reason == "stop":
-            text = _restore_stop(text)
+            # Servers drop the matched stop string; the codec closes a complete call again.
+            text = restore_stop(text)
         calls = tuple(
             ToolCall(name=c.function.name, arguments=c.function.arguments)
             for c in choice.message.tool_calls or ()

@@ -3,6 +3,17 @@
 Saved to a folder and loaded back through the transformers backend's `from_pretrained`, exactly as
 a downloaded checkpoint is, so tests and benchmarks exercise the real path without a model hub.
 Run `python -m model.tiny OUT_DIR` to build one.
+
+The folder is also servable by a real vLLM (its CPU build included), so the OpenAI backend can be
+tested against one (tests/test_vllm_server.py). That fixes a few sizes and layouts:
+- vLLM's CPU attention (the text decoder's) serves head sizes 32, 64, 80, ... only, so the text
+  head_dim is 32 and mrope_section sums to head_dim / 2 = 16 (the vision tower runs through torch
+  SDPA there, and its head size of 16 is served);
+- the MoE edition's text config carries `norm_topk_prob` (vLLM reads it; the hub checkpoints have
+  it, transformers' own config class dropped it), and its fused expert tensors are saved in the
+  hub checkpoints' layout: gate_up_proj [experts, hidden, 2 * moe_inter] and down_proj
+  [experts, moe_inter, hidden], the transpose of transformers' in-memory layout. transformers
+  loads either layout (it compares shapes), so the sizes are chosen to make the two differ.
 """
 
 from __future__ import annotations
@@ -44,8 +55,10 @@ CHAT_TEMPLATE = (
 )
 
 TEXT_HIDDEN = 64
-HEAD_DIM = 16
+HEAD_DIM = 32  # vLLM's CPU attention: 32 is the smallest head size it serves
 VISION_HIDDEN = 32
+MOE_EXPERTS = 4
+MOE_INTERMEDIATE = 48  # 2 * 48 != 64 and 48 != 64: the hub and in-memory expert layouts differ
 
 
 def _tokenizer() -> Any:
@@ -77,19 +90,28 @@ def _config(tok: Any, moe: bool) -> Any:
         "num_key_value_heads": 2,
         "head_dim": HEAD_DIM,
         "max_position_embeddings": 262_144,  # as in the real checkpoints; costs nothing
-        # mrope_section sums to head_dim / 2; Qwen3-VL interleaves the t/h/w frequencies.
+        # mrope_section sums to head_dim / 2 (the real [24, 20, 20] over 64, scaled to 16);
+        # Qwen3-VL interleaves the t/h/w frequencies.
         "rope_parameters": {
             "rope_type": "default",
             "rope_theta": 5_000_000.0,
-            "mrope_section": [4, 2, 2],
+            "mrope_section": [6, 5, 5],
             "mrope_interleaved": True,
         },
         "bos_token_id": None,
         "eos_token_id": ids["<|im_end|>"],
         "pad_token_id": tok.pad_token_id,
+        "tie_word_embeddings": False,  # vLLM reads the text config's flag, transformers the top one
     }
     if moe:
-        text |= {"moe_intermediate_size": 32, "num_experts": 4, "num_experts_per_tok": 2}
+        text |= {
+            "moe_intermediate_size": MOE_INTERMEDIATE,
+            "num_experts": MOE_EXPERTS,
+            "num_experts_per_tok": 2,
+            "norm_topk_prob": True,  # as in the hub's config.json; vLLM's MoE block requires it
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [],
+        }
     vision = {
         "depth": 2,
         "hidden_size": VISION_HIDDEN,
@@ -136,6 +158,35 @@ def _processor(tok: Any, budget: PixelBudget) -> Any:
     )
 
 
+def _save_experts_in_hub_layout(out: Path) -> None:
+    """Rewrite the saved fused expert tensors from transformers' in-memory layout to the hub's.
+
+    In memory (transformers 5): gate_up_proj [E, 2 * inter, hidden], down_proj [E, hidden, inter].
+    Hub checkpoints (Qwen/Qwen3-VL-30B-A3B-Instruct), and so vLLM's loader: the transpose of each.
+    A tensor already in the hub layout (a transformers that converts on save) is left as it is.
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = out / "model.safetensors"
+    with safe_open(str(path), "pt") as f:
+        metadata = f.metadata() or {"format": "pt"}
+    tensors = load_file(str(path))
+    in_memory = {
+        "mlp.experts.gate_up_proj": (MOE_EXPERTS, 2 * MOE_INTERMEDIATE, TEXT_HIDDEN),
+        "mlp.experts.down_proj": (MOE_EXPERTS, TEXT_HIDDEN, MOE_INTERMEDIATE),
+    }
+    for name, tensor in tensors.items():
+        for suffix, shape in in_memory.items():
+            if not name.endswith(suffix):
+                continue
+            if tuple(tensor.shape) == shape:
+                tensors[name] = tensor.transpose(1, 2).contiguous()
+            elif tuple(tensor.shape) != (shape[0], shape[2], shape[1]):
+                raise ValueError(f"unexpected expert tensor {name} of shape {tuple(tensor.shape)}")
+    save_file(tensors, str(path), metadata=metadata)
+
+
 def build_tiny_qwen3vl(
     out_dir: str | Path, *, moe: bool = False, seed: int = 0, budget: PixelBudget = PixelBudget()
 ) -> Path:
@@ -164,6 +215,8 @@ def build_tiny_qwen3vl(
         top_k=20,
     )
     model.save_pretrained(out)
+    if moe:
+        _save_experts_in_hub_layout(out)
     _processor(tok, budget).save_pretrained(out)
     return out
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from model.backend import ModelError
-from model.factory import ModelConfig
+from model.config import ModelConfig
 from model.qwen3vl.vision import FACTOR, resize_for_model
 from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, Usage
 

@@ -20,6 +20,7 @@ from actions.types import (
     ElementInfo,
     Executed,
     Failed,
+    Finish,
     Hotkey,
     Observation,
     Outcome,
@@ -27,8 +28,10 @@ from actions.types import (
     TypeText,
     Wait,
 )
+from model.qwen3vl import format_reply, to_model
 
 WIDTH, HEIGHT = 640, 400
+SCREEN = ScreenGeometry(width=WIDTH, height=HEIGHT)
 
 
 @dataclass
@@ -87,7 +90,7 @@ class MemoryScreen(EnvironmentBase):
         if self.focus:
             x, y, ww, wh = self.widget(self.focus).box
             draw.rectangle((x - 2, y - 2, x + ww + 2, y + wh + 2), outline="blue")
-        return Observation(image=image, geometry=ScreenGeometry(width=WIDTH, height=HEIGHT))
+        return Observation(image=image, geometry=SCREEN)
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         if not self.report_elements:
@@ -165,30 +168,20 @@ def form_screen() -> MemoryScreen:
 
 
 def grid_point(screen: MemoryScreen, name: str) -> tuple[int, int]:
-    """The widget's centre on the model's 0..1000 grid."""
+    """The widget's centre on the model's default grid (what a model answers)."""
     x, y = screen.widget(name).centre
-    return round(x * 1000 / WIDTH), round(y * 1000 / HEIGHT)
+    return to_model(x, y, SCREEN)
 
 
+# Replies a model would write, through the one codec (model/qwen3vl): pixels in, grid text out.
 def click_reply(screen: MemoryScreen, name: str, summary: str | None = None) -> str:
-    x, y = grid_point(screen, name)
-    return (
-        f"Action: {summary or 'Click ' + name}\n<tool_call>\n"
-        f'{{"name": "computer_use", "arguments": {{"action": "left_click", "coordinate": [{x}, {y}]}}}}\n'
-        "</tool_call>"
-    )
+    x, y = screen.widget(name).centre
+    return format_reply(Click(x=x, y=y), SCREEN, summary=summary or f"Click {name}")
 
 
 def type_reply(text: str) -> str:
-    import json
-
-    args = json.dumps({"action": "type", "text": text}, ensure_ascii=False)
-    return f'Action: Type {text}\n<tool_call>\n{{"name": "computer_use", "arguments": {args}}}\n</tool_call>'
+    return format_reply(TypeText(text=text), summary=f"Type {text}")
 
 
-def done_reply(status: str = "success", summary: str = "Done") -> str:
-    return (
-        f"Action: {summary}\n<tool_call>\n"
-        f'{{"name": "computer_use", "arguments": {{"action": "terminate", "status": "{status}"}}}}\n'
-        "</tool_call>"
-    )
+def done_reply(status: Literal["success", "failure"] = "success", summary: str = "Done") -> str:
+    return format_reply(Finish(status=status), summary=summary)

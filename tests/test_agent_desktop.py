@@ -4,16 +4,17 @@ the scripted backend. State is verified through the app's own JSON-lines log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from actions.desktop import DesktopEnvironment, DesktopOptions
+from actions.types import Click, Finish, TypeText
 from actions.xdisplay import VirtualDisplay
 from agent.loop import run_episode
 from agent.options import AgentOptions
+from model.qwen3vl import format_reply
 from model.scripted import ScriptedBackend
 from tests.fixtures.display import LaunchApp
 
@@ -26,11 +27,6 @@ def desktop(virtual_display: VirtualDisplay) -> Iterator[DesktopEnvironment]:
         yield env
 
 
-def call(args: dict[str, object], summary: str) -> str:
-    body = json.dumps({"name": "computer_use", "arguments": args}, ensure_ascii=False)
-    return f"Action: {summary}\n<tool_call>\n{body}\n</tool_call>"
-
-
 def test_form_filled_and_saved_on_the_desktop(
     virtual_display: VirtualDisplay,
     launch_desktop_app: LaunchApp,
@@ -41,18 +37,18 @@ def test_form_filled_and_saved_on_the_desktop(
     widgets = app.ready["widgets"]
     geometry = desktop.observe().geometry
 
-    def at(name: str) -> list[int]:
+    def click(name: str, summary: str) -> str:
         w = widgets[name]
-        return [round(w["x_root"] * 1000 / geometry.width), round(w["y_root"] * 1000 / geometry.height)]
+        return format_reply(Click(x=w["x_root"], y=w["y_root"]), geometry, summary=summary)
 
     replies = [
-        call({"action": "left_click", "coordinate": at("name")}, "Click the Name field"),
-        call({"action": "type", "text": "Zoë Müller"}, "Type the name"),
-        call({"action": "left_click", "coordinate": at("email")}, "Click the Email field"),
-        call({"action": "type", "text": "zoe@example.org"}, "Type the email"),
-        call({"action": "left_click", "coordinate": at("agree")}, "Tick I agree to the terms"),
-        call({"action": "left_click", "coordinate": at("save")}, "Click Save"),
-        call({"action": "terminate", "status": "success"}, "The form is saved"),
+        click("name", "Click the Name field"),
+        format_reply(TypeText(text="Zoë Müller"), summary="Type the name"),
+        click("email", "Click the Email field"),
+        format_reply(TypeText(text="zoe@example.org"), summary="Type the email"),
+        click("agree", "Tick I agree to the terms"),
+        click("save", "Click Save"),
+        format_reply(Finish(status="success"), summary="The form is saved"),
     ]
     backend = ScriptedBackend(replies)
     result = run_episode(
@@ -81,8 +77,7 @@ def test_disabled_save_on_the_desktop_is_a_no_effect_loop(
     app = launch_desktop_app(virtual_display, "form")
     w = app.ready["widgets"]["save"]
     geometry = desktop.observe().geometry
-    point = [round(w["x_root"] * 1000 / geometry.width), round(w["y_root"] * 1000 / geometry.height)]
-    click = call({"action": "left_click", "coordinate": point}, "Click Save")
+    click = format_reply(Click(x=w["x_root"], y=w["y_root"]), geometry, summary="Click Save")
     backend = ScriptedBackend(
         [click] * 3 + ["Verdict: blocked\nExplanation: Save is greyed out until the terms box is ticked."]
     )

@@ -10,7 +10,7 @@ import pytest
 
 from actions.browser import BrowserEnvironment
 from actions.types import Click, Drag, Executed, Hotkey, MoveTo, Scroll, TypeText
-from tasks.calibrate import locate_in_screenshot
+from tasks.calibration.calibrate import locate_in_screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from actions.browser import BrowserEnvironment
 from actions.types import Observation, ScreenGeometry
 from model.qwen3vl import CoordinateGrid, parse_reply
-from tasks.calibrate import (
+from tasks.calibration.browser import BrowserCalibrationSurface
+from tasks.calibration.calibrate import (
     AxisFit,
     CalibrationSurface,
     TargetResult,
@@ -25,7 +26,6 @@ from tasks.calibrate import (
     run_calibration,
     tool_call_text,
 )
-from tasks.calibrate_browser import BrowserCalibrationSurface
 from tasks.cli import app
 
 # ----- unit ---------------------------------------------------------------------------------------

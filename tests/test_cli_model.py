@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import typer
 
-from tasks.cli_model import model_config
+from tasks.cli.options import model_config
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,7 @@ import pytest
 from actions.desktop import DesktopEnvironment, DesktopOptions
 from actions.types import Click, Drag, Executed, Failed, Hotkey, MoveTo, Scroll, TypeText
 from actions.xdisplay import VirtualDisplay
-from tasks.desktop_apps import RunningApp
+from tasks.apps.desktop import RunningApp
 from tests.fixtures.display import LaunchApp
 
 pytestmark = pytest.mark.desktop
@@ -170,8 +170,8 @@ def test_off_screen_point_is_a_failed_outcome(desktop: DesktopEnvironment, probe
 
 
 def test_calibration_on_the_probe_surface(desktop: DesktopEnvironment, probe: RunningApp) -> None:
-    from tasks.calibrate import run_calibration
-    from tasks.desktop_apps.probe import ProbeSurface
+    from tasks.calibration.calibrate import run_calibration
+    from tasks.calibration.desktop import ProbeSurface
 
     report = run_calibration(desktop, ProbeSurface(probe.log_path))
     assert report.passed, report.text()

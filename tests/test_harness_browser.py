@@ -95,12 +95,12 @@ def browser_ok() -> None:
 
 
 def evaluate(suite: Path, model: str, out: Path, **kw: Any) -> tuple[dict[str, Any], Path]:
-    from tasks.evaluation import resolve_suite
-    from tasks.harness import EvalConfig
+    from tasks.eval.harness import EvalConfig
+    from tasks.suites import resolve_suite
 
     loaded = resolve_suite(str(suite))
     config = EvalConfig(suite_name="t", suite_root=loaded.root, model=model, out=out, max_steps=4, **kw)
-    from tasks.evaluation import evaluate as run
+    from tasks.eval.evaluate import evaluate as run
 
     return run(loaded, config, lambda kind, payload: None)
 

@@ -16,8 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.desktop]
 
 def test_reference_policy_scores_100_percent_on_sandbox_suite(tmp_path: Path) -> None:
     from actions.chromium import find_chromium
-    from tasks.evaluation import evaluate, resolve_suite
-    from tasks.harness import EvalConfig
+    from tasks.eval.evaluate import evaluate
+    from tasks.eval.harness import EvalConfig
+    from tasks.suites import resolve_suite
 
     require(find_chromium() is not None, "Chromium is not installed")
     require(shutil.which("Xvfb") is not None, "Xvfb is not installed")

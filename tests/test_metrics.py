@@ -11,12 +11,12 @@ import pytest
 
 from actions.types import Click, Finish
 from agent.trajectory import RunResult, Step
-from tasks.context import TaskContext
-from tasks.errors import Unsupported
-from tasks.metrics import METRICS
-from tasks.metrics_text import indel_ratio
-from tasks.scoring import score_task
-from tasks.spec import TaskEntry, TaskSpec
+from tasks.osworld.context import TaskContext
+from tasks.osworld.errors import Unsupported
+from tasks.osworld.metrics import METRICS
+from tasks.osworld.metrics_text import indel_ratio
+from tasks.osworld.scoring import score_task
+from tasks.osworld.spec import TaskEntry, TaskSpec
 
 pytestmark = pytest.mark.unit
 

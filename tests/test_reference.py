@@ -14,9 +14,9 @@ import pytest
 from actions.types import Click, Finish, ScreenGeometry, TypeText
 from model.qwen3vl import parse_reply
 from model.types import ChatMessage, ModelRequest, TextPart
-from tasks.reference import ReferenceBackend
-from tasks.reference_script import ReferenceScriptError, load_solution, parse_solution
-from tasks.sandbox.server import SandboxServer
+from tasks.apps.sandbox.server import SandboxServer
+from tasks.reference.policy import ReferenceBackend
+from tasks.reference.script import ReferenceScriptError, load_solution, parse_solution
 from tests.conftest import require
 
 SUITE = Path(__file__).resolve().parent.parent / "tasks" / "suites" / "sandbox"
@@ -102,9 +102,9 @@ def test_reference_runs_a_task_through_run_episode(browser_factory: Any, server:
 
 
 def _run_suite(model: str, ids: list[str], out: Path) -> dict[str, float | None]:
-    from tasks.harness import EvalConfig, run_tasks
-    from tasks.results import ResultsDir
-    from tasks.spec import load_suite
+    from tasks.eval.harness import EvalConfig, run_tasks
+    from tasks.eval.results import ResultsDir
+    from tasks.osworld.spec import load_suite
 
     entries = list(load_suite(SUITE, name="sandbox").select(ids=ids).tasks)
     config = EvalConfig(suite_name="sandbox", suite_root=SUITE, model=model, out=out, max_steps=50)

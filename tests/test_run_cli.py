@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tasks.cli_common import ExitCode
+from tasks.cli.common import ExitCode
 from tests.test_agent_browser import at, call
 
 QWEN_AGENT = [sys.executable, "-c", "from tasks.cli import main; main()"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tasks.sandbox.server import SandboxServer, records_csv
+from tasks.apps.sandbox.server import SandboxServer, records_csv
 
 pytestmark = pytest.mark.browser
 
@@ -60,6 +60,21 @@ def open_app(page: Any, server: SandboxServer, app: str, fixture: str | None = N
     page.wait_for_function(
         "document.querySelector('#app') && document.querySelector('#app').children.length > 0"
     )
+
+
+@pytest.mark.parametrize(("origin", "destination"), [("SFO", "JFK"), ("ORD", "LHR"), ("ATL", "HND")])
+def test_the_readme_example_route_and_big_hubs_have_flights(
+    page: Any, server: SandboxServer, origin: str, destination: str
+) -> None:
+    # README: qwen-agent run "book a flight from SFO to JFK on 3 December" (the app's today is June 2025).
+    open_app(page, server, "flights", frag=f"#/results?from={origin}&to={destination}&date=2025-12-03&pax=1")
+    page.wait_for_selector(".flight")
+    assert page.locator(".flight").count() >= 3
+    open_app(page, server, "flights")
+    page.click("#origin")
+    page.keyboard.type(origin.lower())
+    page.click(f'.suggestions [data-code="{origin}"]')
+    assert origin in page.input_value("#origin")
 
 
 def test_flights_search_pickers_sort_book(page: Any, server: SandboxServer) -> None:

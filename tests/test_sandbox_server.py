@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tasks.sandbox.server import APP_NAMES, RECORD_COLUMNS, SandboxError, SandboxServer
+from tasks.apps.sandbox.server import APP_NAMES, RECORD_COLUMNS, SandboxError, SandboxServer
 
 pytestmark = pytest.mark.unit
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.getters import GETTERS
-from tasks.metrics import METRICS
-from tasks.reference_script import SANDBOX_SOLUTIONS, TerminateStep, load_solution
-from tasks.setup_steps import SETUP_STEPS
-from tasks.spec import check_names, load_suite
+from tasks.osworld.getters import GETTERS
+from tasks.osworld.metrics import METRICS
+from tasks.osworld.setup_steps import SETUP_STEPS
+from tasks.osworld.spec import check_names, load_suite
+from tasks.reference.script import SANDBOX_SOLUTIONS, TerminateStep, load_solution
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent / "tasks" / "suites" / "sandbox"

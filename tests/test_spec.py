@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tasks.getters import GETTERS
-from tasks.metrics import METRICS
-from tasks.setup_steps import SETUP_STEPS
-from tasks.spec import TaskEntry, TaskFileError, check_names, load_suite, resolve_task
+from tasks.osworld.getters import GETTERS
+from tasks.osworld.metrics import METRICS
+from tasks.osworld.setup_steps import SETUP_STEPS
+from tasks.osworld.spec import TaskEntry, TaskFileError, check_names, load_suite, resolve_task
 
 pytestmark = pytest.mark.unit
 
@@ -130,7 +130,7 @@ def test_meta_listing_a_missing_file_and_id_mismatch(tmp_path: Path) -> None:
 
 
 def test_env_kind_guess() -> None:
-    from tasks.spec import TaskSpec
+    from tasks.osworld.spec import TaskSpec
 
     desktop = TaskSpec.model_validate({**GOOD, "related_apps": ["xterm"]})
     assert desktop.env_kind == "desktop"

@@ -1,6 +1,7 @@
 """The one mapping between the model's coordinate grid and logical screen pixels.
 
-Qwen3-VL answers on a relative 0..1000 grid (the cookbook's "1000x1000" screen); some agents use 999.
+Qwen3-VL answers on a relative 0..DEFAULT_GRID grid (the cookbook's "1000x1000" screen); some agents
+use 999 (ALLOWED_GRIDS).
 Absolute mode (Qwen2.5-VL style) answers in pixels of the resized screenshot instead.
 """
 
@@ -11,12 +12,13 @@ from typing import Literal
 from pydantic import Field
 
 from actions.types import Frozen, ScreenGeometry
+from model.qwen3vl.constants import DEFAULT_GRID
 
 
 class CoordinateGrid(Frozen):
     """How the model's (x, y) are meant: `relative` to a size x size grid, or `absolute` image pixels."""
 
-    size: int = Field(default=1000, gt=0)
+    size: int = Field(default=DEFAULT_GRID, gt=0)
     mode: Literal["relative", "absolute"] = "relative"
 
     def extent(self, image_size: tuple[int, int]) -> tuple[int, int]:

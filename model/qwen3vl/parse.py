@@ -1,8 +1,13 @@
 """Parsing a Qwen3-VL reply into a Decision: the thought text and actions in screen pixels.
 
 Tolerant of what real models emit (Thinking preambles, prose around the call, a missing closing
-tag after a stop string, `arguments` as a JSON string, bare JSON, OpenAI `tool_calls`); anything
-else is a ParseError carrying the raw text and a reason, which the agent feeds back to the model.
+tag after a stop string, `arguments` as a JSON string, bare JSON, OpenAI `tool_calls`, and the XML
+parameter form of the same call that Qwen3.5-era checkpoints write:
+`<function=computer_use><parameter=action>left_click</parameter>...</function>` inside the tags);
+anything else is a ParseError carrying the raw text and a reason, which the agent feeds back.
+
+Frames: the call's coordinates are on the model's grid (`CoordinateGrid`); the Decision's actions
+are in logical screen pixels of `screen`. `codec.format_reply` is the exact inverse.
 """
 
 from __future__ import annotations
@@ -28,13 +33,27 @@ from actions.types import (
     TypeText,
     Wait,
 )
+from model.qwen3vl.constants import THINK_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOL_NAME
 from model.qwen3vl.grid import CoordinateGrid, to_screen
 from model.types import ToolCall
 
-TOOL_NAME = "computer_use"
-_TOOL_CALL_OPEN = re.compile(r"<tool_call>", re.IGNORECASE)
+_TOOL_CALL_OPEN = re.compile(re.escape(TOOL_CALL_OPEN), re.IGNORECASE)
+# The XML form: <function=NAME> then <parameter=KEY>VALUE</parameter>... then </function>. A value
+# ends at its closing tag or, when a truncated reply lacks it, where the next tag begins.
+_FUNCTION_OPEN = re.compile(r"<function=([^>\n]*)>", re.IGNORECASE)
+_FUNCTION_END = re.compile(
+    "|".join(re.escape(t) for t in ("</function>", TOOL_CALL_CLOSE, TOOL_CALL_OPEN)), re.IGNORECASE
+)
+_PARAMETER = re.compile(
+    r"<parameter=([^>\n]*)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.IGNORECASE | re.DOTALL
+)
+# Parameters the tool schema types as strings: kept as written, never JSON-decoded (a `type` of
+# "42" must stay text). Everything else is JSON when it parses as JSON (Qwen's template writes
+# lists and numbers with tojson), else the raw string, which the converter then explains.
+_STRING_PARAMETERS = frozenset({"action", "text", "status"})
 _ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
-_CLICKS = {
+# Click action name -> (button, count); codec.format_reply writes clicks with this same table.
+CLICK_ACTIONS = {
     "left_click": ("left", 1),
     "right_click": ("right", 1),
     "middle_click": ("middle", 1),
@@ -43,7 +62,7 @@ _CLICKS = {
 }
 KNOWN_ACTIONS = frozenset(
     [
-        *_CLICKS,
+        *CLICK_ACTIONS,
         "key",
         "type",
         "mouse_move",
@@ -94,23 +113,69 @@ def _decode_object(text: str, start: int) -> tuple[Any, int] | None:
         return None
 
 
-def _strip_thinking(text: str) -> str:
-    # Thinking editions: the prompt already opened <think>, so usually only the closing tag appears.
-    idx = text.rfind("</think>")
-    return text[idx + len("</think>") :] if idx >= 0 else text
+def strip_thinking(text: str) -> str:
+    """The answer after a Thinking edition's reasoning: what follows the last `</think>`, trimmed.
+
+    The generation prompt already opened <think>, so replies usually hold only the closing tag.
+    """
+    idx = text.rfind(THINK_CLOSE)
+    return (text[idx + len(THINK_CLOSE) :] if idx >= 0 else text).strip()
+
+
+def _xml_value(name: str, text: str) -> Any:
+    # Qwen's template writes "<parameter=k>\n{value}\n</parameter>": one newline each side is
+    # layout, not value (a typed text may itself end in a newline, so strip no more than that).
+    value = text.removeprefix("\n").removesuffix("\n")
+    if name in _STRING_PARAMETERS:
+        return value if name == "text" else value.strip()
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value.strip()
+
+
+def _decode_function(text: str, start: int) -> tuple[dict[str, Any], int] | None:
+    """An XML-form call `<function=NAME>...` at or after `start` (whitespace skipped), with its end."""
+    i = start
+    while i < len(text) and text[i].isspace():
+        i += 1
+    head = _FUNCTION_OPEN.match(text, i)
+    if head is None:
+        return None
+    tail = _FUNCTION_END.search(text, head.end())
+    end = tail.start() if tail else len(text)
+    args = {
+        m.group(1).strip(): _xml_value(m.group(1).strip(), m.group(2))
+        for m in _PARAMETER.finditer(text, head.end(), end)
+    }
+    return {"name": head.group(1).strip(), "arguments": args}, end
 
 
 def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
     """Call objects in `body` and where the first starts (for the thought text)."""
     opens = list(_TOOL_CALL_OPEN.finditer(body))
     if opens:
-        calls = []
+        calls, end = [], 0
         for m in opens:
-            decoded = _decode_object(body, m.end())
+            if m.start() < end:
+                continue  # the tag is inside the previous call (a typed text that mentions it)
+            decoded = _decode_object(body, m.end()) or _decode_function(body, m.end())
             if decoded is None:
-                raise ParseError(raw, "the <tool_call> block does not hold a complete JSON object")
+                raise ParseError(
+                    raw, "the <tool_call> block does not hold a complete JSON object (nor a <function=...>)"
+                )
             calls.append(decoded[0])
+            end = decoded[1]
         return calls, opens[0].start()
+    # The XML form without the surrounding tags.
+    heads = list(_FUNCTION_OPEN.finditer(body))
+    if heads:
+        calls, end = [], 0
+        for m in heads:
+            if m.start() >= end and (decoded := _decode_function(body, m.start())) is not None:
+                calls.append(decoded[0])
+                end = decoded[1]
+        return calls, heads[0].start()
     # Fallback: bare JSON objects that look like a call (or like bare arguments).
     for m in re.finditer(r"\{", body):
         decoded = _decode_object(body, m.start())
@@ -201,8 +266,8 @@ class _Converter:
             raise ParseError(
                 self.raw, f"unknown action {action!r}; known: {', '.join(sorted(KNOWN_ACTIONS))}"
             )
-        if action in _CLICKS:
-            button, count = _CLICKS[action]
+        if action in CLICK_ACTIONS:
+            button, count = CLICK_ACTIONS[action]
             x, y = self.point(args)
             return Click(x=x, y=y, button=button, count=count)
         if action == "mouse_move":
@@ -264,11 +329,8 @@ def reply_text(text: str, tool_calls: Sequence[ToolCall] = ()) -> str:
     blocks = []
     for c in tool_calls:
         args = c.arguments if isinstance(c.arguments, dict) else _loads_or_text(c.arguments)
-        blocks.append(
-            "<tool_call>\n"
-            + json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
-            + "\n</tool_call>"
-        )
+        call = json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
+        blocks.append(f"{TOOL_CALL_OPEN}\n{call}\n{TOOL_CALL_CLOSE}")
     return "\n".join([text.rstrip(), *blocks]).strip() if blocks else text
 
 
@@ -289,7 +351,7 @@ def parse_reply(
     """Parse one reply. `image_size` is the (width, height) the model saw (absolute mode only)."""
     if not isinstance(raw, str):
         raise ParseError(repr(raw), "the reply is not text")
-    body = _strip_thinking(raw)
+    body = strip_thinking(raw)
     if tool_calls:
         calls: list[Any] = [{"name": c.name, "arguments": c.arguments} for c in tool_calls]
         first = len(body)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from actions.errors import QwenAgentError
+from model.qwen3vl.constants import DEFAULT_GRID, STOP_STRINGS, TOOL_NAME
 from model.qwen3vl.grid import CoordinateGrid
 from model.qwen3vl.vision import PixelBudget, resize_for_model
 from model.types import ChatMessage, ImagePart, ModelRequest, TextPart
@@ -59,7 +60,7 @@ def computer_use_function(resolution: str) -> dict[str, Any]:
     return {
         "type": "function",
         "function": {
-            "name": "computer_use",
+            "name": TOOL_NAME,
             "description": render_template("computer_use_description.txt", resolution=resolution),
             "parameters": {"properties": properties, "required": ["action"], "type": "object"},
         },
@@ -68,7 +69,7 @@ def computer_use_function(resolution: str) -> dict[str, Any]:
 
 def system_prompt(
     grid: CoordinateGrid = CoordinateGrid(),
-    image_size: tuple[int, int] = (1000, 1000),
+    image_size: tuple[int, int] = (DEFAULT_GRID, DEFAULT_GRID),
     response_format: bool = True,
 ) -> str:
     """The exact system message: assistant line, Hermes tools block, and our response-format rules.
@@ -163,4 +164,5 @@ def render(context: PromptContext, settings: ProtocolSettings = ProtocolSettings
     if context.feedback:
         last.append(TextPart(text=render_template("feedback.txt", feedback=" ".join(context.feedback))))
     messages.append(ChatMessage(role="user", content=tuple(last)))
-    return ModelRequest(messages=tuple(messages), max_new_tokens=settings.max_new_tokens)
+    # Generation ends right after the call: the closing tag is the stop string.
+    return ModelRequest(messages=tuple(messages), max_new_tokens=settings.max_new_tokens, stop=STOP_STRINGS)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from actions.types import Frozen
+from model.qwen3vl.constants import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -19,8 +20,8 @@ PIXELS_PER_TOKEN = FACTOR * FACTOR
 class PixelBudget(Frozen):
     """Bounds on the resized screenshot's area, in model pixels (defaults: Qwen's cookbook)."""
 
-    min_pixels: int = Field(default=3136, gt=0)
-    max_pixels: int = Field(default=12_845_056, gt=0)
+    min_pixels: int = Field(default=DEFAULT_MIN_PIXELS, gt=0)
+    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> PixelBudget:

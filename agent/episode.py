@@ -1,0 +1,332 @@
+"""One run of one instruction as a generator of steps: observe -> build context -> predict -> check
+policy -> execute -> settle, until the model finishes, a budget runs out, a blocker is explained, or
+the user stops it.
+
+`Episode.iter_steps()` yields every step as it is made and returns how the run ended (an `End`
+value). The steps are the episode's only state: plan, re-plans, fixes, setbacks, repeats and the
+feedback for the next prompt are read off them (agent.state), so a run loaded from its folder
+continues exactly where it stood. Model mistakes (unparseable replies, blocked or failed actions, no
+visible effect) become feedback notes on the step that caused them; our own failures raise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, Protocol
+
+from actions.environment import Environment
+from actions.errors import QwenAgentError, StopRequested
+from actions.safety import Confirmer, SafetyPolicy
+from actions.types import (
+    Action,
+    Blocked,
+    Click,
+    ElementInfo,
+    Executed,
+    Finish,
+    Frozen,
+    Observation,
+    Outcome,
+    Wait,
+    describe_action,
+)
+from agent.context import next_context, token_usage
+from agent.detection import expects_change, screen_changed
+from agent.explain import Evidence, element_evidence, explain
+from agent.options import AgentOptions
+from agent.planner import make_plan
+from agent.state import fixes_used, repeats, replans_used, setback_streak
+from agent.trajectory import RunStatus, Step, Timing
+from agent.watchdog import Watchdog
+from model.backend import ModelBackend
+from model.qwen3vl import ParseError, parse_reply, render, render_template, reply_text, smart_resize
+
+
+class StopSignal(Protocol):
+    """A kill switch: `check()` raises StopRequested once the user asked to stop."""
+
+    def check(self) -> None: ...
+
+
+class End(Frozen):
+    """How a run ended: the status, the model's answer (or our reason) and a blocker's explanation."""
+
+    status: RunStatus
+    answer: str | None = None
+    explanation: str | None = None
+
+
+StepEvent = tuple[Step, Observation | None]  # a step and the screenshot it was decided on
+Steps = Generator[StepEvent, None, End | None]  # a part of the loop: steps, then End when it ends the run
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+class Episode:
+    """One run of one instruction. `steps` is the trajectory so far; `images` caches the screenshots
+    of the last K action steps (the only ones the model sees again)."""
+
+    def __init__(
+        self,
+        instruction: str,
+        env: Environment,
+        backend: ModelBackend,
+        options: AgentOptions,
+        confirmer: Confirmer,
+        stop: StopSignal | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        steps: Sequence[Step] = (),
+        images: Mapping[int, Any] | None = None,
+    ) -> None:
+        self.instruction, self.env, self.backend, self.options = instruction, env, backend, options
+        self.confirmer, self.stop, self.clock = confirmer, stop, clock
+        self.policy = SafetyPolicy(options.risky_words)
+        self.steps: list[Step] = list(steps)
+        self.images: dict[int, Any] = dict(images or {})  # step index -> screenshot, the last K only
+        self.budget = options.protocol.pixels
+        self.pending: tuple[Step, Observation] | None = None  # the step whose action is under way
+        self.watchdog: Watchdog | None = None
+
+    @property
+    def next_index(self) -> int:
+        return len(self.steps) + 1
+
+    def record(self, step: Step, observation: Observation | None) -> StepEvent:
+        self.steps.append(step)
+        return step, observation
+
+    def watch(self, phase: str, extra_s: float = 0.0) -> contextlib.AbstractContextManager[None]:
+        return self.watchdog.watch(phase, extra_s) if self.watchdog else contextlib.nullcontext()
+
+    def check_stop(self) -> None:
+        if self.stop is not None:
+            self.stop.check()
+
+    # -- the run -----------------------------------------------------------------------------
+    def iter_steps(self) -> Generator[StepEvent, None, End]:
+        """Every step as it is made; the return value says how the run ended."""
+        start = self.clock()
+        t = time.perf_counter()
+        with self.watch("taking the first screenshot"):
+            obs = self.env.observe()
+        observe_ms = _ms(t)
+        try:
+            if self.options.plan and not any(s.kind == "plan" for s in self.steps):
+                yield self.add_plan(obs)
+            while True:
+                actions = sum(1 for s in self.steps if s.kind in ("action", "parse_error"))
+                if actions >= self.options.max_steps:
+                    budget = self.options.max_steps
+                    return End(status="budget", answer=f"stopped after the step budget of {budget} steps")
+                if self.options.max_seconds is not None and self.clock() - start > self.options.max_seconds:
+                    seconds = self.options.max_seconds
+                    return End(status="budget", answer=f"stopped after the time budget of {seconds:g} s")
+                self.check_stop()
+                obs, observe_ms, end = yield from self.turn(obs, observe_ms)
+                if end is not None:
+                    return end
+        except (StopRequested, KeyboardInterrupt):
+            return End(status="aborted", answer="stopped by the user")
+
+    def add_plan(self, obs: Observation, problem: str = "") -> StepEvent:
+        previous = next((s for s in reversed(self.steps) if s.kind == "plan"), None)
+        step = make_plan(
+            self.backend,
+            self.instruction,
+            obs.image,
+            self.next_index,
+            self.budget,
+            self.options.max_new_tokens,
+            previous=previous if problem else None,
+            history=self.steps,
+            problem=problem,
+        )
+        return self.record(step, obs)
+
+    def turn(
+        self, obs: Observation, observe_ms: float
+    ) -> Generator[StepEvent, None, tuple[Observation, float, End | None]]:
+        """One prompt and its consequences; returns the next observation and, when it ends the run, how."""
+        context = next_context(self.instruction, self.steps, self.images, obs.image, self.options)
+        request = render(context, self.options.protocol)
+        if request.max_new_tokens != self.options.max_new_tokens:
+            request = request.model_copy(update={"max_new_tokens": self.options.max_new_tokens})
+        t = time.perf_counter()
+        response = self.backend.generate(request)
+        predict_ms = _ms(t)
+        h, w = smart_resize(obs.image.height, obs.image.width, self.budget)
+        index = self.next_index
+        base = Step(
+            index=index,
+            screenshot=f"step_{index}.png",
+            raw_reply=reply_text(response.text, response.tool_calls),
+            url=obs.url,
+            geometry=obs.geometry,
+            timing=Timing(observe_ms=observe_ms, predict_ms=predict_ms),
+            usage=token_usage(request, response, self.budget),
+        )
+        try:
+            decision = parse_reply(
+                response.text, obs.geometry, self.options.protocol.grid, (w, h), response.tool_calls
+            )
+        except ParseError as e:
+            note = render_template("feedback_parse_error.txt", reason=e.reason)
+            update = {"kind": "parse_error", "error": e.reason, "feedback": (note,), "setback": True}
+            yield self.record(base.model_copy(update=update), obs)
+            end = yield from self.after_setback(obs, "replies could not be parsed")
+            return obs, 0.0, end
+        action = decision.action
+        base = base.model_copy(
+            update={"thought": decision.thought, "summary": decision.summary, "action": action}
+        )
+        if isinstance(action, Finish):
+            yield self.record(base, obs)
+            return (
+                obs,
+                0.0,
+                End(status="success" if action.status == "success" else "failure", answer=action.answer),
+            )
+        self.images[index] = obs.image
+        # Only the last K screenshots are ever shown again; older ones would only hold memory.
+        for old in list(self.images)[: max(len(self.images) - self.options.history_images, 0)]:
+            del self.images[old]
+        if len(decision.actions) > 1:
+            # One action per step keeps every step observable; the model re-decides the rest.
+            note = render_template("feedback_one_call.txt", count=str(len(decision.actions)))
+            base = base.model_copy(update={"feedback": (note,)})
+        self.pending = (base, obs)
+        try:
+            return (yield from self.act(base, action, obs, decision.summary))
+        finally:
+            self.pending = None
+
+    def act(
+        self, base: Step, action: Action, obs: Observation, summary: str | None
+    ) -> Generator[StepEvent, None, tuple[Observation, float, End | None]]:
+        with self.watch("looking under the pointer"):
+            element = self.look_under(action)
+        evidence = element_evidence(action, element)
+        if evidence is not None:
+            outcome: Outcome = Blocked(
+                rule=f"element-{evidence.kind}", reason=evidence.sentence(), element=element
+            )
+            end = yield from self.blocked(base.model_copy(update={"outcome": outcome}), evidence, obs)
+            return obs, 0.0, end
+        risk = self.policy.assess(action, element, summary)
+        ask = self.options.confirm == "always" or (self.options.confirm == "risky" and risk is not None)
+        if ask and not self.options.dry_run:
+            question = risk.question if risk is not None else f"{summary or describe_action(action)}?"
+            if not self.confirmer.confirm(question):
+                outcome = Blocked(rule="declined", reason=f"the user declined: {question}")
+                yield self.record(base.model_copy(update={"outcome": outcome}), obs)
+                return obs, 0.0, End(status="aborted", answer=f"You declined the action: {question}")
+        if self.options.dry_run:
+            outcome = Executed(detail="dry run: nothing was executed")
+            yield self.record(base.model_copy(update={"outcome": outcome}), obs)
+            what = describe_action(action)
+            return (
+                obs,
+                0.0,
+                End(status="aborted", answer=f"Dry run: the agent would {what}; nothing was executed."),
+            )
+        self.check_stop()
+        t = time.perf_counter()
+        wait_s = action.seconds if isinstance(action, Wait) else 0.0
+        with self.watch(f"executing '{describe_action(action)}' and waiting for the screen", wait_s):
+            outcome = self.env.execute(action)
+        execute_ms = _ms(t)
+        t = time.perf_counter()
+        with self.watch("taking the screenshot after the action"):
+            after = self.env.observe()
+        observe_ms = _ms(t)
+        changed = screen_changed(obs.image, after.image, obs.geometry.scale)
+        notes: list[str] = []
+        if not isinstance(outcome, Executed):
+            notes.append(f"Your last action was {outcome.kind}: {outcome.reason}")
+        elif not changed and expects_change(action):
+            notes.append(render_template("feedback_no_effect.txt", action=describe_action(action)))
+        count = repeats(self.steps, action)
+        if count >= self.options.loop_nudge_after and not changed:
+            notes.append(
+                render_template("feedback_loop.txt", action=describe_action(action), count=str(count))
+            )
+        settle_ms = outcome.settle_ms if isinstance(outcome, Executed) and outcome.settle_ms else 0.0
+        step = base.model_copy(
+            update={
+                "outcome": outcome,
+                "screen_changed": changed,
+                "feedback": (*base.feedback, *notes),
+                "setback": bool(notes),
+                "timing": base.timing.model_copy(update={"execute_ms": execute_ms, "settle_ms": settle_ms}),
+            }
+        )
+        self.pending = None  # the step is complete from here on
+        yield self.record(step, obs)
+        if count >= self.options.loop_stop_after and not changed:
+            evidence = Evidence(kind="no_effect", action=describe_action(action), repeats=count)
+            return after, observe_ms, (yield from self.explain_end(evidence, after))
+        if notes:
+            return (
+                after,
+                observe_ms,
+                (yield from self.after_setback(after, "the last actions had no effect or failed")),
+            )
+        return after, observe_ms, None
+
+    def look_under(self, action: Action) -> ElementInfo | None:
+        """What a click would hit (browser); None when the environment cannot tell."""
+        if not (self.options.check_elements and isinstance(action, Click)):
+            return None
+        try:
+            if not self.options.dry_run:
+                # Hover can change what is under the pointer (a swapped icon, a menu): look after it.
+                self.env.hover(action.x, action.y)
+            return self.env.element_at(action.x, action.y)
+        except QwenAgentError:
+            raise
+        except Exception:
+            # A probe racing a navigation fails harmlessly: act without the evidence.
+            return None
+
+    def after_setback(self, obs: Observation, problem: str) -> Steps:
+        """Re-plan after `replan_after` setbacks in a row (when planning and re-plans are left)."""
+        if (
+            self.options.plan
+            and setback_streak(self.steps) >= self.options.replan_after
+            and replans_used(self.steps) < self.options.max_replans
+        ):
+            yield self.add_plan(obs, problem=f"{problem} ({self.options.replan_after} steps in a row)")
+        return None
+
+    def blocked(self, step: Step, evidence: Evidence, obs: Observation) -> Steps:
+        """A refused click: without explanations the note goes to the model on the step itself;
+        with them, the model is asked why and the run continues only when it can fix the blocker."""
+        if not self.options.explain_blocked:
+            note = render_template("feedback_blocked.txt", reason=evidence.sentence())
+            yield self.record(step.model_copy(update={"feedback": (*step.feedback, note)}), obs)
+            return None
+        yield self.record(step, obs)
+        can_fix = fixes_used(self.steps) < self.options.max_fixes
+        return (yield from self.explain_end(evidence, obs, can_fix))
+
+    def explain_end(self, evidence: Evidence, obs: Observation, can_fix: bool = False) -> Steps:
+        """Explain a blocker; End the run unless the model says it is fixable and `can_fix`."""
+        if not self.options.explain_blocked:
+            return End(status="failure", answer=f"Stopped: {evidence.sentence()}")
+        step, fixable = explain(
+            self.backend,
+            self.instruction,
+            obs.image,
+            evidence,
+            self.next_index,
+            self.budget,
+            self.options.max_new_tokens,
+        )
+        fix = fixable and can_fix
+        note = render_template("feedback_blocked.txt", reason=step.summary or "")
+        yield self.record(step.model_copy(update={"feedback": (note,) if fix else ()}), obs)
+        return None if fix else End(status="blocked", explanation=step.summary)

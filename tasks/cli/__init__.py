@@ -1,0 +1,55 @@
+"""The `qwen-agent` command line (composition root): one module per command (run, eval, calibrate,
+sandbox, inspect), the flags they share in options.py, exit codes in common.py. Heavy modules are
+imported inside commands so that `--help` works with no display and without torch, transformers,
+pyautogui or playwright. `python -m tasks.cli` runs it too.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from tasks.cli.calibrate import calibrate_command
+from tasks.cli.common import console_error, exit_on_error
+from tasks.cli.eval import eval_command
+from tasks.cli.inspect import inspect_app
+from tasks.cli.run import run_command
+from tasks.cli.sandbox import sandbox_command
+
+app = typer.Typer(
+    name="qwen-agent",
+    help="A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(inspect_app, name="inspect")
+app.command("run")(run_command)
+app.command("eval")(eval_command)
+app.command("calibrate")(calibrate_command)
+app.command("sandbox")(sandbox_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"qwen-agent {version('qwen3vl-desk-agent')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model."""
+
+
+def main() -> None:
+    """Console entry point: our own errors print one clear line instead of a traceback."""
+    with exit_on_error():
+        app()
+
+
+__all__ = ["app", "console_error", "main"]

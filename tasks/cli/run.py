@@ -1,0 +1,204 @@
+"""`qwen-agent run "INSTRUCTION"`: run the agent on the desktop or in a browser, with a live progress
+view, a recorded run folder, and an exit code scripts can branch on (tasks.cli.common.ExitCode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tasks.cli.common import ExitCode
+from tasks.cli.options import (
+    GRID_DEFAULT,
+    MODEL,
+    PIXELS_DEFAULT,
+    STUCK_AFTER_DEFAULT,
+    AllowDomainOpt,
+    ApiKeyEnvOpt,
+    AttnOpt,
+    DenyDomainOpt,
+    DeviceMapOpt,
+    DisplayOpt,
+    DtypeOpt,
+    EndpointOpt,
+    EnvOpt,
+    GridOpt,
+    HeadedOpt,
+    ImageFormatOpt,
+    LaunchOpt,
+    MaxPixelsOpt,
+    ModelOpt,
+    MonitorOpt,
+    RetriesOpt,
+    StuckAfterOpt,
+    TimeoutOpt,
+    XvfbOpt,
+    model_config,
+)
+
+if TYPE_CHECKING:
+    from actions.environment import Environment
+    from agent.trajectory import RunResult
+    from tasks.environments import EnvironmentSettings
+
+EXIT_FOR_STATUS = {
+    "success": ExitCode.SUCCESS,
+    "failure": ExitCode.FAILURE,
+    "budget": ExitCode.FAILURE,
+    "blocked": ExitCode.BLOCKED,
+    "aborted": ExitCode.ABORTED,
+    "error": ExitCode.ERROR,
+}
+
+
+def exit_code(result: RunResult, dry_run: bool = False) -> ExitCode:
+    """The process exit code of a run (a dry run that planned its action counts as success)."""
+    if dry_run and result.status == "aborted" and result.steps:
+        return ExitCode.SUCCESS
+    return EXIT_FOR_STATUS[result.status]
+
+
+@contextlib.contextmanager
+def _opened(settings: EnvironmentSettings) -> Iterator[Environment]:
+    """open_environment, with the sandbox flights app as the browser's start page when no --url."""
+    from tasks.environments import open_environment
+
+    with contextlib.ExitStack() as stack:
+        if settings.kind == "browser" and settings.url is None:
+            from tasks.apps.sandbox.server import SandboxServer
+
+            server = stack.enter_context(SandboxServer(port=0))
+            settings = settings.model_copy(update={"url": server.app_url("flights")})
+            typer.echo(f"no --url given: using the sandbox flights app at {settings.url}", err=True)
+        yield stack.enter_context(open_environment(settings))
+
+
+def _hotkey_display(env: Environment, settings: EnvironmentSettings) -> str | None:
+    """The X display the stop hotkey listens on: a desktop run's explicit --display or --xvfb one."""
+    if settings.kind != "desktop" or not (settings.xvfb or settings.display):
+        return None
+    from actions.desktop import DesktopEnvironment
+
+    return env.display if isinstance(env, DesktopEnvironment) else None
+
+
+def run_command(
+    instruction: Annotated[str, typer.Argument(help="What to do, in plain words.")],
+    env_kind: EnvOpt = "browser",
+    url: Annotated[
+        str | None, typer.Option(help="Browser start page (default: the sandbox flights app).")
+    ] = None,
+    model: ModelOpt = MODEL.model,
+    endpoint: EndpointOpt = MODEL.endpoint,
+    api_key_env: ApiKeyEnvOpt = MODEL.api_key_env,
+    dtype: DtypeOpt = MODEL.dtype,
+    device_map: DeviceMapOpt = MODEL.device_map,
+    attn_implementation: AttnOpt = MODEL.attn_implementation,
+    timeout: TimeoutOpt = MODEL.timeout_s,
+    max_retries: RetriesOpt = MODEL.max_retries,
+    image_format: ImageFormatOpt = MODEL.image_format,
+    max_steps: Annotated[int, typer.Option(min=1, help="Step budget.")] = 15,
+    max_seconds: Annotated[float | None, typer.Option(min=1, help="Time budget in seconds.")] = None,
+    stuck_after: StuckAfterOpt = STUCK_AFTER_DEFAULT,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Draw the first planned action; execute nothing.")
+    ] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", help="Ask before every action.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Never ask, not even before risky actions (buy, delete...).")
+    ] = False,
+    record_dir: Annotated[
+        Path | None, typer.Option(help="Run folder (default runs/<timestamp>); must be new or empty.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the old run in a non-empty --record-dir.")
+    ] = False,
+    thinking: Annotated[bool, typer.Option("--thinking", help="The model is a Thinking edition.")] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan/--no-plan", help="Ask for a plan of sub-goals first.")
+    ] = False,
+    history_images: Annotated[int, typer.Option(min=0, help="Recent screenshots sent as images.")] = 4,
+    max_pixels: MaxPixelsOpt = PIXELS_DEFAULT,
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="Reply token budget per step.")] = 512,
+    grid: GridOpt = GRID_DEFAULT,
+    xvfb: XvfbOpt = False,
+    display: DisplayOpt = None,
+    monitor: MonitorOpt = 1,
+    launch: LaunchOpt = None,
+    headed: HeadedOpt = False,
+    allow_domain: AllowDomainOpt = None,
+    deny_domain: DenyDomainOpt = None,
+    hotkey: Annotated[
+        bool, typer.Option("--hotkey/--no-hotkey", help="Desktop: Ctrl+Alt+Shift+Q stops the run.")
+    ] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress view.")] = False,
+) -> None:
+    """Run the agent on a task. Exit codes: 0 success, 1 failure, 3 blocked, 4 error, 130 stopped."""
+    from actions.killswitch import KillSwitch
+    from actions.safety import ConsoleConfirmer
+    from actions.secrets import require_secrets
+    from agent.loop import run_episode
+    from agent.options import AgentOptions
+    from agent.progress import ConsoleProgress
+    from agent.run_folder import create_run_folder
+    from model.factory import create_backend
+    from model.qwen3vl import CoordinateGrid, PixelBudget, ProtocolSettings
+    from tasks.environments import EnvironmentSettings
+
+    if confirm and yes:
+        raise typer.BadParameter("--confirm and --yes contradict each other; choose one")
+    options = AgentOptions(
+        max_steps=max_steps,
+        max_seconds=max_seconds,
+        stuck_after_s=stuck_after or None,
+        history_images=history_images,
+        dry_run=dry_run,
+        confirm="always" if confirm else "never" if yes else "risky",
+        thinking=thinking,
+        plan=plan,
+        protocol=ProtocolSettings(
+            grid=CoordinateGrid(size=grid),
+            pixels=PixelBudget(max_pixels=max_pixels),
+            max_new_tokens=max_new_tokens,
+        ),
+    )
+    require_secrets(instruction)  # before anything slow: an unset secret is the user's to fix
+    config = model_config(
+        model, endpoint, api_key_env, dtype, device_map, attn_implementation, timeout, max_retries,
+        image_format, max_pixels,
+    )  # fmt: skip
+    settings = EnvironmentSettings(
+        kind=env_kind, url=url, headed=headed, allow_domains=tuple(allow_domain or ()),
+        deny_domains=tuple(deny_domain or ()), xvfb=xvfb, display=display, monitor=monitor,
+        launch=tuple(launch or ()),
+    )  # fmt: skip
+    folder = create_run_folder(record_dir, overwrite=overwrite)
+    backend = create_backend(config)
+    observers = [] if quiet else [ConsoleProgress(max_steps=max_steps)]
+    try:
+        with _opened(settings) as env:
+            hotkey_display = _hotkey_display(env, settings) if hotkey else None
+            switch = KillSwitch(use_hotkey=hotkey_display is not None, display=hotkey_display)
+            with switch:
+                result = run_episode(
+                    instruction,
+                    env,
+                    backend,
+                    options,
+                    record_dir=folder,
+                    observers=observers,
+                    confirmer=ConsoleConfirmer(),
+                    stop=switch,
+                )
+    finally:
+        backend.close()
+    final = result.explanation or result.answer
+    if final:
+        typer.echo(final)
+    sys.stdout.flush()
+    raise typer.Exit(exit_code(result, dry_run))

@@ -1,0 +1,350 @@
+"""The evaluation harness: run every task of a suite with a model and score it as OSWorld does.
+
+Per task: fresh folders, placeholders filled, sandbox apps reset, setup steps, the agent loop
+(agent.loop.run_episode) recording into results/<model>/<domain>/<id>/, postconfig, getters and
+metrics. Workers are separate processes, each with its own browser, sandbox server and Xvfb display,
+so a crash or a stuck browser never takes the run down; finished tasks are skipped on --resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing as mp
+import queue
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from actions.environment import Environment
+from actions.errors import QwenAgentError
+from actions.types import Frozen
+from model.config import DEFAULT_MODEL, ModelConfig
+from model.qwen3vl import DEFAULT_GRID
+from tasks.environments import EnvironmentSettings, open_environment
+from tasks.eval.results import ResultsDir, TaskOutcome, classify
+from tasks.osworld.context import TaskContext
+from tasks.osworld.errors import SetupFailed, Unsupported
+from tasks.osworld.scoring import MetricError, ended_with_fail, score_task
+from tasks.osworld.setup_steps import run_steps, sandbox_reset
+from tasks.osworld.spec import TaskEntry, resolve_task
+from tasks.suites import VOCABULARY
+
+Progress = Callable[[str, Any], None]  # ("start", key) / ("done", TaskOutcome)
+
+
+class EvalConfig(Frozen):
+    """One evaluation run. `model`: 'reference', 'scripted:PATH', a hub id or local dir (with
+    `endpoint`: the served model name). Steps per task; seconds for MiniWoB's episode limit."""
+
+    suite_name: str
+    suite_root: Path
+    model: str = DEFAULT_MODEL
+    backend: ModelConfig = ModelConfig()  # how to reach `model` when it is not reference/scripted
+    out: Path = Path("results")
+    run_name: str | None = None
+    workers: int = Field(default=1, ge=1, le=64)
+    max_steps: int = Field(default=15, ge=1)
+    headless: bool = True
+    grid: int = Field(default=DEFAULT_GRID, gt=0)
+    stuck_after_s: float | None = Field(default=60.0, gt=0)  # agent.watchdog; the task ends as an error
+    # OSWorld sleeps 20 s before evaluate(); we wait for the screen to settle, then this long, so a
+    # command started by the last keypress (a shell's `sort > file`) has finished writing.
+    desktop_score_delay_s: float = Field(default=1.0, ge=0)
+
+
+class _Worker:
+    """One worker's long-lived resources, created on first need and closed at the end."""
+
+    def __init__(self, config: EvalConfig, results: ResultsDir) -> None:
+        self.config = config
+        self.results = results
+        self.tmp = Path(tempfile.mkdtemp(prefix="qwen-agent-eval-"))
+        self._sandbox: Any = None
+        self._display: Any = None
+        # One open browser per (viewport, scale), reused across tasks; each with what closes it.
+        self._browsers: dict[tuple[tuple[int, int], float], tuple[contextlib.ExitStack, Environment]] = {}
+        self._shared_backend: Any = None
+
+    # ----- resources -------------------------------------------------------------------------
+    def sandbox_url(self) -> str:
+        if self._sandbox is None:
+            from tasks.apps.sandbox.server import SandboxServer
+
+            self._sandbox = SandboxServer(port=0).start()
+        return str(self._sandbox.url)
+
+    def display(self) -> Any:
+        if self._display is None:
+            from actions.xdisplay import VirtualDisplay
+
+            self._display = VirtualDisplay(width=1280, height=800).start()
+        return self._display
+
+    def browser(self, entry: TaskEntry) -> Environment:
+        """This worker's browser for the task's viewport and scale: reset when already open."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        viewport = entry.spec.viewport or (1280, 800)
+        scale = entry.spec.device_scale_factor or 1.0
+        key = (viewport, scale)
+        held = self._browsers.pop(key, None)
+        if held is not None:
+            stack, env = held
+            try:
+                env.reset()
+                self._browsers[key] = held
+                return env
+            except (PlaywrightError, QwenAgentError):  # a crashed browser: start a new one
+                stack.close()
+        settings = EnvironmentSettings(
+            kind="browser", headed=not self.config.headless, screen=viewport, device_scale_factor=scale,
+            screenshot_frame="device" if scale != 1.0 else "css",
+        )  # fmt: skip
+        stack = contextlib.ExitStack()
+        env = stack.enter_context(open_environment(settings))
+        self._browsers[key] = (stack, env)
+        return env
+
+    def backend(self, env: Environment, ctx: TaskContext) -> Any:
+        model = self.config.model
+        if model == "reference":
+            from model.qwen3vl import CoordinateGrid
+            from tasks.reference.policy import ReferenceBackend
+
+            # The reference answers on the same grid the parser maps back from.
+            return ReferenceBackend(env, ctx.entry.spec, grid=CoordinateGrid(size=self.config.grid))
+        if model.startswith("scripted:"):
+            from model.scripted import ScriptedBackend
+
+            return ScriptedBackend.from_file(model.removeprefix("scripted:"))
+        if self._shared_backend is None:
+            from model.factory import create_backend
+
+            self._shared_backend = create_backend(self.config.backend)
+        return self._shared_backend
+
+    def close(self) -> None:
+        for stack, _ in self._browsers.values():
+            with contextlib.suppress(Exception):
+                stack.close()
+        if self._shared_backend is not None:
+            self._shared_backend.close()
+        if self._display is not None:
+            self._display.stop()
+        if self._sandbox is not None:
+            self._sandbox.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ----- one task --------------------------------------------------------------------------
+    def run(self, entry: TaskEntry) -> TaskOutcome:
+        spec = entry.spec
+        base = {"domain": entry.domain, "task_id": spec.id, "infeasible": spec.infeasible}
+        folder = self.results.prepare(entry.domain, spec.id)
+        work = self.tmp / f"{entry.domain}__{spec.id}"
+        shutil.rmtree(work, ignore_errors=True)
+        dirs = {name: work / name for name in ("workdir", "downloads", "cache")}
+        for d in dirs.values():
+            d.mkdir(parents=True)
+        needs_sandbox = "{SANDBOX}" in entry.spec.model_dump_json() or any(
+            s.type == "sandbox_reset" for s in spec.config
+        )
+        mapping = {"WORKDIR": str(dirs["workdir"]), "DOWNLOADS": str(dirs["downloads"])}
+        if needs_sandbox:
+            mapping["SANDBOX"] = self.sandbox_url()
+        resolved = resolve_task(spec, mapping)
+        started = time.perf_counter()
+        ctx: TaskContext | None = None
+        desktop = contextlib.ExitStack()  # a desktop environment lives for one task
+        try:
+            kind = resolved.env_kind
+            if kind == "browser":
+                env = self.browser(entry)
+                child_env: dict[str, str] = {}
+            else:
+                display = self.display()
+                env = desktop.enter_context(
+                    open_environment(EnvironmentSettings(kind="desktop", display=display.display))
+                )
+                child_env = dict(display.env)
+            ctx = TaskContext(
+                entry=entry.model_copy(update={"spec": resolved}), env=env, env_kind=kind,
+                suite_root=self.config.suite_root, workdir=dirs["workdir"], downloads=dirs["downloads"],
+                cache_dir=dirs["cache"], sandbox_url=mapping.get("SANDBOX"), child_env=child_env,
+            )  # fmt: skip
+            return self._run_in(ctx, folder, base, started)
+        except Unsupported as e:
+            return TaskOutcome(**base, status="unsupported", reason=f"unsupported: {e}")
+        except SetupFailed as e:
+            return TaskOutcome(
+                **base, status="setup_failed", score=0.0, reason=str(e), category="setup_failed",
+                duration_s=time.perf_counter() - started,
+            )  # fmt: skip
+        except Exception as e:
+            (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            return TaskOutcome(
+                **base, status="error", score=0.0, reason=f"{type(e).__name__}: {e}", category="error",
+                duration_s=time.perf_counter() - started, notes=list(ctx.notes) if ctx else [],
+            )  # fmt: skip
+        finally:
+            if ctx is not None:
+                ctx.close()
+            desktop.close()
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _run_in(self, ctx: TaskContext, folder: Path, base: dict[str, Any], started: float) -> TaskOutcome:
+        from agent.loop import run_episode
+        from agent.options import AgentOptions
+        from model.qwen3vl import ProtocolSettings
+
+        spec = ctx.entry.spec
+        if ctx.env_kind == "browser":
+            ctx.watch_downloads()
+            from tasks.apps.sandbox.server import APP_NAMES
+
+            for app in spec.related_apps:
+                if app in APP_NAMES and ctx.sandbox_url:
+                    sandbox_reset(ctx, app=app)
+        run_steps(ctx, list(spec.config), VOCABULARY.setup_steps)
+        instruction = ctx.instruction or spec.instruction
+        backend = self.backend(ctx.env, ctx)
+        options = AgentOptions(
+            max_steps=self.config.max_steps,
+            confirm="never",
+            protocol=_protocol(ProtocolSettings, self.config),
+            stuck_after_s=self.config.stuck_after_s,
+        )
+        run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
+        if ctx.env_kind == "desktop":
+            settle = getattr(ctx.env, "settle", None)
+            if callable(settle):
+                settle()
+            time.sleep(self.config.desktop_score_delay_s)
+        try:
+            score = score_task(spec, ctx, run, VOCABULARY)
+        except MetricError as e:
+            return TaskOutcome(
+                **base, status="error", score=0.0, reason=f"evaluator error: {e}", category="error",
+                instruction=instruction, run_status=run.status, steps=len(run.steps),
+                duration_s=time.perf_counter() - started, notes=ctx.notes,
+            )  # fmt: skip
+        fail = ended_with_fail(run)
+        return TaskOutcome(
+            **base, status="scored", score=score.value, reason=score.reason,
+            category=classify(run, score.value, spec.infeasible, fail), instruction=instruction,
+            run_status=run.status, steps=len(run.steps),
+            parse_errors=sum(1 for s in run.steps if s.kind == "parse_error"),
+            duration_s=time.perf_counter() - started,
+            metrics=[m.model_dump() for m in score.metrics], notes=ctx.notes,
+            extra=dict(ctx.data.get("report", {})),
+        )  # fmt: skip
+
+
+def _protocol(settings_cls: Any, config: EvalConfig) -> Any:
+    if config.grid == DEFAULT_GRID:
+        return settings_cls()
+    from model.qwen3vl import CoordinateGrid
+
+    return settings_cls(grid=CoordinateGrid(size=config.grid))
+
+
+def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any, wid: int) -> None:
+    """A worker process: take tasks until the None sentinel, report each outcome."""
+    worker = _Worker(config, ResultsDir(results_root))
+    try:
+        while True:
+            entry = tasks.get()
+            if entry is None:
+                return
+            done.put(("start", entry.key, wid))
+            outcome = worker.run(entry)
+            worker.results.write(outcome)
+            done.put(("done", outcome, wid))
+    finally:
+        worker.close()
+
+
+def _lost_task(entry: TaskEntry, results: ResultsDir, exitcode: int | None) -> TaskOutcome:
+    """The outcome of a task whose worker died: the run's own reason when it recorded one (a stuck
+    step ends its process with exit 4 after writing result.json), else the exit code."""
+    reason = f"the worker process died during this task (exit code {exitcode})"
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        recorded = json.loads((results.task_dir(entry.domain, entry.spec.id) / "result.json").read_text())
+        if recorded.get("status") == "error" and recorded.get("answer"):
+            reason = f"infrastructure error: {recorded['answer']}"
+    return TaskOutcome(
+        domain=entry.domain, task_id=entry.spec.id, status="error", score=0.0, reason=reason,
+        category="error", infeasible=entry.spec.infeasible,
+    )  # fmt: skip
+
+
+def run_tasks(
+    entries: list[TaskEntry], config: EvalConfig, results: ResultsDir, progress: Progress
+) -> list[TaskOutcome]:
+    """Run the entries (none finished yet) on `config.workers` worker processes; returns their outcomes.
+
+    A worker that dies (a crash, or a stuck step's watchdog) costs only its current task, recorded
+    as an infrastructure error; a fresh worker takes its place for the tasks left.
+    """
+    if not entries:
+        return []
+    ctx = mp.get_context("spawn")
+    todo, done = ctx.Queue(), ctx.Queue()
+    for entry in entries:
+        todo.put(entry)
+    n = min(config.workers, len(entries))
+    for _ in range(n):
+        todo.put(None)
+    by_key = {e.key: e for e in entries}
+
+    def spawn(wid: int) -> Any:
+        proc = ctx.Process(target=_worker_main, args=(config, results.root, todo, done, wid))
+        proc.start()
+        return proc
+
+    procs = {wid: spawn(wid) for wid in range(n)}
+    running: dict[int, str] = {}  # worker id -> key of the task it started
+    outcomes: dict[str, TaskOutcome] = {}
+    try:
+        while len(outcomes) < len(entries):
+            try:
+                kind, payload, wid = done.get(timeout=1.0)
+            except queue.Empty:
+                for wid, proc in list(procs.items()):
+                    if proc.is_alive() or proc.exitcode == 0:
+                        continue
+                    key = running.pop(wid, None)
+                    if key is None or key in outcomes:
+                        continue  # died outside a task (e.g. at start): its tasks go to the others
+                    outcome = _lost_task(by_key[key], results, proc.exitcode)
+                    results.write(outcome)
+                    outcomes[key] = outcome
+                    progress("done", outcome)
+                    procs[wid] = spawn(wid)  # takes the dead worker's place (and its sentinel)
+                if not any(p.is_alive() for p in procs.values()):
+                    break  # every worker ended normally: the rest are reported as lost below
+                continue
+            if kind == "start":
+                running[wid] = payload
+            else:
+                running.pop(wid, None)
+                outcomes[payload.key] = payload
+            progress(kind, payload)
+    finally:
+        for p in procs.values():
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+    for entry in entries:
+        if entry.key not in outcomes:
+            outcome = _lost_task(entry, results, None)
+            results.write(outcome)
+            outcomes[entry.key] = outcome
+            progress("done", outcome)
+    return [outcomes[e.key] for e in entries]

@@ -1,7 +1,0 @@
-"""`python -m tasks.sandbox [PORT]`: serve the sandbox apps on 127.0.0.1 and print their URLs."""
-
-import sys
-
-from tasks.sandbox.serve import serve
-
-serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8765)
