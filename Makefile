@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # torch and torchvision are installed first and explicitly so pip never pulls another multi-GB build.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
-APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium mousepad
+APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium mousepad python3-gi gir1.2-gtk-3.0
 PYTEST_ARGS ?=
 
 .PHONY: setup system venv test test-vllm lint format run eval bench clean
@@ -17,6 +17,7 @@ system:
 	for bin in Xvfb xdotool openbox xdpyinfo xrandr xclip wmctrl chromium xterm mousepad; do \
 	  command -v $$bin >/dev/null 2>&1 || missing="$$missing $$bin"; \
 	done; \
+	/usr/bin/python3 -c "import gi; gi.require_version('Gtk', '3.0')" >/dev/null 2>&1 || missing="$$missing python3-gi"; \
 	if [ -z "$$missing" ]; then echo "system packages: present"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "system packages: installing (missing:$$missing)"; \

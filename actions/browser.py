@@ -173,6 +173,11 @@ class BrowserEnvironment(EnvironmentBase):
         self._playwright = None
         self._closed = True
 
+    @property
+    def browser_version(self) -> str:
+        """The browser's name and version, e.g. 'chromium 156.0.8078.73'."""
+        return f"chromium {self._browser.version}"
+
     def _ensure_open(self) -> None:
         if self._closed or self._playwright is None or not self._browser.is_connected():
             raise _closed_error("the browser was closed")

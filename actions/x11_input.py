@@ -27,9 +27,35 @@ from actions.xtools import require_tool
 log = logging.getLogger(__name__)
 
 TypingMethod = Literal["auto", "xdotool", "clipboard"]
-"""auto: ASCII runs with `xdotool type`, every other run pasted through the clipboard (restored
-afterwards). `xdotool type` of a character missing from the keymap remaps a spare keycode for a
-moment, and apps that read the event after the mapping is reverted drop it (seen: 'café' -> 'caf')."""
+"""auto: ASCII runs with `xdotool type`; every other run as key presses on spare keycodes that are
+all mapped to the run's characters BEFORE the first press and unmapped only after the app had time
+to read them (works in xterm, GTK, Qt, Tk and Chromium alike). `xdotool type` remaps one scratch
+keycode per character while typing, and Tk reads some events after the next remap (seen: 'Привет'
+-> 'Пр'); the clipboard's ctrl+v is not paste in xterm (seen: 'café' -> 'caf')."""
+
+# Clients re-read the keymap when they see MappingNotify: give them this long before the first
+# press and after the last one before the keycodes are unmapped again.
+MAPPING_SETTLE_S = 0.1
+
+
+def _longest_spare_block(spare: list[bool]) -> tuple[int, int] | None:
+    """(offset, length) of the longest run of True in `spare`, or None when there is none."""
+    best: tuple[int, int] | None = None
+    run_start = None
+    for i, free in enumerate([*spare, False]):
+        if free and run_start is None:
+            run_start = i
+        elif not free and run_start is not None:
+            if best is None or i - run_start > best[1]:
+                best = (run_start, i - run_start)
+            run_start = None
+    return best
+
+
+def _keysym(char: str) -> int:
+    """The X keysym of a character: Latin-1 keysyms are the code points, the rest are 0x01000000 + U."""
+    code = ord(char)
+    return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x01000000 | code
 
 
 def _import_pyautogui(display: str) -> Any:
@@ -136,10 +162,12 @@ class X11Input:
         lines = text.split("\n")
         for index, line in enumerate(lines):
             for run in _runs(line, self.typing):
-                if run.isascii() and self.typing != "clipboard":
+                if self.typing == "clipboard":
+                    self._paste(run, after_paste)
+                elif run.isascii() or self.typing == "xdotool":
                     self._xdotool_type(run)
                 else:
-                    self._paste(run, after_paste)
+                    self._type_on_spare_keycodes(run)
             if index < len(lines) - 1:
                 self._pg().press("enter")
 
@@ -152,6 +180,49 @@ class X11Input:
         )  # fmt: skip
         if done.returncode != 0:
             raise EnvironmentUnavailable(f"xdotool type failed: {done.stderr.decode().strip()}")
+
+    def _type_on_spare_keycodes(self, text: str) -> None:
+        """Type `text` through XTEST on keycodes the keymap leaves unused, each mapped to one of the
+        text's characters for the whole run (in chunks when there are more characters than spare
+        keycodes); the keymap is restored afterwards. The spare keycodes are one contiguous block,
+        changed in one request, so a client sees one MappingNotify and one consistent keymap."""
+        from Xlib import X
+        from Xlib.ext import xtest
+
+        xlib = self._xlib
+        first = xlib.display.info.min_keycode
+        mapping = xlib.get_keyboard_mapping(first, xlib.display.info.max_keycode - first + 1)
+        block = _longest_spare_block([not any(syms) for syms in mapping])
+        if block is None:
+            self._xdotool_type(text)  # a full keymap: fall back to xdotool's scratch keycode
+            return
+        start, size = block
+        width = len(mapping[0])
+        chars = list(text)
+        while chars:
+            distinct: dict[str, int] = {}
+            take = 0
+            for char in chars:
+                if char not in distinct:
+                    if len(distinct) == size:
+                        break
+                    distinct[char] = first + start + len(distinct)
+                take += 1
+            keysyms = [(_keysym(c),) * width for c in distinct]
+            xlib.change_keyboard_mapping(first + start, keysyms)
+            xlib.sync()
+            time.sleep(MAPPING_SETTLE_S)
+            try:
+                for char in chars[:take]:
+                    xtest.fake_input(xlib, X.KeyPress, distinct[char])
+                    xtest.fake_input(xlib, X.KeyRelease, distinct[char])
+                    xlib.sync()
+                    time.sleep(self.type_delay_ms / 1000)
+                time.sleep(MAPPING_SETTLE_S)
+            finally:
+                xlib.change_keyboard_mapping(first + start, [(0,) * width] * len(distinct))
+                xlib.sync()
+            chars = chars[take:]
 
     # -- clipboard ---------------------------------------------------------------------------
     def _xclip(self, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

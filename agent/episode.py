@@ -89,6 +89,7 @@ class Episode:
         self.images: dict[int, Any] = dict(images or {})  # step index -> screenshot, the last K only
         self.budget = options.protocol.pixels
         self.pending: tuple[Step, Observation] | None = None  # the step whose action is under way
+        self.screen: Observation | None = None  # the newest screenshot: after the last action
         self.watchdog: Watchdog | None = None
 
     @property
@@ -112,7 +113,7 @@ class Episode:
         start = self.clock()
         t = time.perf_counter()
         with self.watch("taking the first screenshot"):
-            obs = self.env.observe()
+            obs = self.screen = self.env.observe()
         observe_ms = _ms(t)
         try:
             if self.options.plan and not any(s.kind == "plan" for s in self.steps):
@@ -241,7 +242,7 @@ class Episode:
         execute_ms = _ms(t)
         t = time.perf_counter()
         with self.watch("taking the screenshot after the action"):
-            after = self.env.observe()
+            after = self.screen = self.env.observe()
         observe_ms = _ms(t)
         changed = screen_changed(obs.image, after.image, obs.geometry.scale)
         notes: list[str] = []

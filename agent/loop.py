@@ -104,6 +104,7 @@ def run_episode(
     on_stuck: Callable[[RunResult], None] = exit_stuck,
     steps: Sequence[Step] = (),
     images: Mapping[int, Any] | None = None,
+    about: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run one task on `env` with `backend` and return its result (also written to `record_dir`).
 
@@ -111,14 +112,16 @@ def run_episode(
     switch checked before every model call and action. Errors of ours are recorded, then raised.
     A step stuck for `options.stuck_after_s` is recorded as an `error` result, then handed to
     `on_stuck` on the watchdog's thread (default: exit the process with code 4). `steps` and `images`
-    (step index -> screenshot) continue a recorded run (agent.run_folder.load_run).
+    (step index -> screenshot) continue a recorded run (agent.run_folder.load_run). `about` says
+    what ran (model, endpoint, environment, URL, versions): recorded in run.json, result.json and
+    the report's header.
     """
     options = options or AgentOptions()
     watchers: list[RunObserver] = []
     if record_dir is not None:
         from agent.recorder import Recorder
 
-        watchers.append(Recorder(Path(record_dir), options))
+        watchers.append(Recorder(Path(record_dir), options, about))
     watchers.extend(observers)
     episode = Episode(
         instruction, env, backend, options, confirmer or ConsoleConfirmer(), stop, clock, steps, images
@@ -138,6 +141,9 @@ def run_episode(
             end = End(status="error", answer=f"{type(e).__name__}: {e}")
     with run.lock:
         result = run.result(end)
+        if episode.screen is not None:
+            for observer in watchers:
+                observer.on_screen(episode.screen)
         run.finish(result)
     if error is not None:
         raise error

@@ -18,6 +18,9 @@ class RunObserver(Protocol):
 
     def on_step(self, step: Step, observation: Observation | None) -> None: ...
 
+    def on_screen(self, observation: Observation) -> None:
+        """The screen as the run left it (after its last action), just before on_finish."""
+
     def on_finish(self, result: RunResult) -> None: ...
 
 
@@ -28,6 +31,9 @@ class ObserverBase:
         pass
 
     def on_step(self, step: Step, observation: Observation | None) -> None:
+        pass
+
+    def on_screen(self, observation: Observation) -> None:
         pass
 
     def on_finish(self, result: RunResult) -> None:

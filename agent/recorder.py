@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from agent.observers import ObserverBase
 from agent.options import AgentOptions
 from agent.report import write_report
 from agent.trajectory import RunResult, Step
+
+FINAL_SCREEN = "final.png"  # the screen as the run left it, after its last action
 
 
 def osworld_line(step: Step) -> dict[str, Any]:
@@ -51,9 +54,13 @@ def osworld_line(step: Step) -> dict[str, Any]:
 class Recorder(ObserverBase):
     """Writes the run folder; `path` is created if missing."""
 
-    def __init__(self, path: Path, options: AgentOptions | None = None) -> None:
+    def __init__(
+        self, path: Path, options: AgentOptions | None = None, about: Mapping[str, str] | None = None
+    ) -> None:
         self.path = path
         self.options = options
+        self.about = dict(about or {})
+        self.final_screen: str | None = None
         self.steps: list[Step] = []
         self.redact = Redactor.from_environment()
         self.instruction = ""
@@ -68,14 +75,11 @@ class Recorder(ObserverBase):
     def on_start(self, instruction: str) -> None:
         self.instruction = instruction
         self.redact.add(secret_names(instruction))
-        meta = {
-            "instruction": instruction,
-            "options": self.options.model_dump(mode="json") if self.options else None,
-        }
-        (self.path / "run.json").write_text(
-            self.redact(json.dumps(meta, ensure_ascii=False, indent=2)) + "\n"
-        )
-        write_report(self.path, instruction, self.steps, None, self.redact)
+        options = self.options.model_dump(mode="json") if self.options else None
+        meta = {"instruction": instruction, "about": self.about, "options": options}
+        text = json.dumps(meta, ensure_ascii=False, indent=2)
+        (self.path / "run.json").write_text(self.redact(text) + "\n", encoding="utf-8")
+        self._report(None)
 
     def on_step(self, step: Step, observation: Observation | None) -> None:
         self._learn_secrets(step)
@@ -87,7 +91,11 @@ class Recorder(ObserverBase):
         line = json.dumps(osworld_line(step), ensure_ascii=False)
         self._traj.write(self.redact(line) + "\n")
         self._traj.flush()
-        write_report(self.path, self.instruction, self.steps, None, self.redact)
+        self._report(None)
+
+    def on_screen(self, observation: Observation) -> None:
+        self.final_screen = FINAL_SCREEN
+        observation.image.save(self.path / FINAL_SCREEN, compress_level=1)
 
     def on_finish(self, result: RunResult) -> None:
         self._traj.close()
@@ -96,8 +104,15 @@ class Recorder(ObserverBase):
         data["final_action"] = result.final_action.model_dump(mode="json") if result.final_action else None
         data["prompt_tokens"] = sum(s.usage.prompt_tokens for s in result.steps)
         data["tokens_estimated"] = any(s.usage.estimated for s in result.steps)
+        data["final_screenshot"] = self.final_screen
+        data["about"] = self.about
         if self.options is not None:
             data["options"] = self.options.model_dump(mode="json")
         text = json.dumps(data, ensure_ascii=False, indent=2)
         (self.path / "result.json").write_text(self.redact(text) + "\n", encoding="utf-8")
-        write_report(self.path, self.instruction, self.steps, result, self.redact)
+        self._report(result)
+
+    def _report(self, result: RunResult | None) -> None:
+        write_report(
+            self.path, self.instruction, self.steps, result, self.redact, self.about, self.final_screen
+        )

@@ -8,13 +8,16 @@ Rewritten after every step (atomically), so an interrupted run still has a reada
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 
 from actions.types import describe_action
 from agent.drawing import action_overlay
 from agent.trajectory import RunResult, Step
+
+_ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:.*$", re.IGNORECASE | re.MULTILINE)  # shown as Action
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -36,10 +39,13 @@ def _step_html(step: Step, redact: Callable[[str], str]) -> str:
         overlay = action_overlay(step.action, step.geometry, step.outcome) if step.geometry else ""
         image = f'<img src="{escape(step.screenshot)}" alt="step {step.index}" loading="lazy">'
         parts.append(f'<div class="shot">{image}{redact(overlay)}</div>')
-    if step.thought:
-        parts.append(f"<p><b>Thought:</b> {escape(redact(step.thought))}</p>")
+    thought = _ACTION_LINE.sub("", step.thought).strip() if step.kind == "action" else step.thought
+    if thought:
+        parts.append(f"<p><b>Thought:</b> {escape(redact(thought))}</p>")
     if step.action is not None:
-        parts.append(f"<p><b>Action:</b> {escape(redact(describe_action(step.action)))}</p>")
+        # The model's own words for the action (its Action: line), then what was done in pixels.
+        said = f"{step.summary} — " if step.summary else ""
+        parts.append(f"<p><b>Action:</b> {escape(redact(said + describe_action(step.action)))}</p>")
     if step.outcome is not None and step.outcome.kind != "executed":
         parts.append(f"<p><b>Outcome:</b> {step.outcome.kind}: {escape(redact(step.outcome.reason))}</p>")
     if step.screen_changed is False:
@@ -70,6 +76,8 @@ def render_report(
     steps: Sequence[Step],
     result: RunResult | None,
     redact: Callable[[str], str] = lambda s: s,
+    about: Mapping[str, str] | None = None,
+    final_screen: str | None = None,
 ) -> str:
     """The report's HTML text; `result` None means the run is still going (or was cut off)."""
     status = result.status if result is not None else "running"
@@ -89,7 +97,15 @@ def render_report(
         head.append(
             f'<p class="meta">{len(steps)} steps, {result.duration_s:.1f} s, {tokens} prompt tokens</p>'
         )
+    if about:
+        facts = "; ".join(f"{escape(k)}: {escape(redact(v))}" for k, v in about.items())
+        head.append(f'<p class="meta">{facts}</p>')
     body = [_step_html(s, redact) for s in steps]
+    if final_screen:
+        body.append(
+            f'<div class="step"><h3>The screen at the end</h3><div class="shot">'
+            f'<img src="{escape(final_screen)}" alt="final screen" loading="lazy"></div></div>'
+        )
     return "\n".join([*head, *body, "</body></html>"]) + "\n"
 
 
@@ -99,10 +115,13 @@ def write_report(
     steps: Sequence[Step],
     result: RunResult | None,
     redact: Callable[[str], str] = lambda s: s,
+    about: Mapping[str, str] | None = None,
+    final_screen: str | None = None,
 ) -> Path:
     """Write report.html atomically (a reader never sees half a file)."""
     path = folder / "report.html"
     tmp = folder / ".report.html.tmp"
-    tmp.write_text(render_report(instruction, steps, result, redact), encoding="utf-8")
+    html = render_report(instruction, steps, result, redact, about, final_screen)
+    tmp.write_text(html, encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -65,7 +65,20 @@ def test_run_succeeds_and_writes_the_run_folder(layout: Any, form_url: str, tmp_
     assert "Typed the name." in out.stdout
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "success" and result["steps"] == 3
-    assert (tmp_path / "run" / "report.html").is_file()
+    # The record says what ran, and shows the screen the run ended on.
+    about = result["about"]
+    assert about["backend"] == "scripted" and about["environment"] == "browser" and about["url"] == form_url
+    assert about["browser"].startswith("chromium ") and about["screen"] == "1280x800 CSS px"
+    assert result["final_screenshot"] == "final.png" and (tmp_path / "run" / "final.png").is_file()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["about"] == about
+    report = (tmp_path / "run" / "report.html").read_text()
+    assert "final.png" in report and "chromium " in report
+    # Shown text: the model's Action line once (as the Action), never twice; the raw reply stays
+    # only in its collapsed <details>.
+    assert "Thought:</b> Action:" not in report
+    assert "<b>Action:</b> Click the Name field — click at" in report
+    shown = report.replace("<details>", "\0").split("\0")[0]
+    assert "&lt;tool_call&gt;" not in shown
 
 
 @pytest.mark.browser

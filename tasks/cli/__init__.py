@@ -12,7 +12,7 @@ from tasks.cli.calibrate import calibrate_command
 from tasks.cli.common import console_error, exit_on_error
 from tasks.cli.eval import eval_command
 from tasks.cli.inspect import inspect_app
-from tasks.cli.run import run_command
+from tasks.cli.run import RUN_EXAMPLES, run_command
 from tasks.cli.sandbox import sandbox_command
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(inspect_app, name="inspect")
-app.command("run")(run_command)
+app.command("run", epilog=RUN_EXAMPLES)(run_command)
 app.command("eval")(eval_command)
 app.command("calibrate")(calibrate_command)
 app.command("sandbox")(sandbox_command)

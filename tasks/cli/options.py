@@ -18,6 +18,12 @@ from model.config import ModelConfig  # light: no backend is imported
 from model.qwen3vl import ALLOWED_GRIDS, DEFAULT_GRID
 
 MODEL = ModelConfig()  # the defaults of every model flag
+# `--help` groups the options under these headings.
+MODEL_PANEL = "Model"
+ENV_PANEL = "Environment"
+BUDGET_PANEL = "Budget"
+SAFETY_PANEL = "Safety"
+RECORD_PANEL = "Recording and output"
 PIXELS_DEFAULT = MODEL.max_pixels  # Qwen's cookbook default (model.qwen3vl.PixelBudget)
 GRID_DEFAULT = DEFAULT_GRID
 STUCK_AFTER_DEFAULT = 60.0
@@ -28,6 +34,7 @@ ModelOpt = Annotated[
     str,
     typer.Option(
         "--model",
+        rich_help_panel=MODEL_PANEL,
         help="Hub id or local checkpoint folder (in-process), the served model name (with --endpoint), "
         "scripted:FILE.jsonl (replay raw replies), or (eval only) 'reference', the sandbox's scripted "
         "solver.",
@@ -37,36 +44,72 @@ EndpointOpt = Annotated[
     str | None,
     typer.Option(
         "--endpoint",
+        rich_help_panel=MODEL_PANEL,
         help="OpenAI-compatible base URL (vLLM, SGLang, Ollama...), e.g. http://localhost:8000/v1.",
     ),
 ]
 ApiKeyEnvOpt = Annotated[
-    str, typer.Option("--api-key-env", help="Environment variable that holds the server's API key.")
+    str,
+    typer.Option(
+        "--api-key-env",
+        rich_help_panel=MODEL_PANEL,
+        help="Environment variable that holds the server's API key.",
+    ),
 ]
 DtypeOpt = Annotated[
-    str, typer.Option("--dtype", help="In-process weights dtype: auto, bfloat16, float16, float32.")
+    str,
+    typer.Option(
+        "--dtype",
+        rich_help_panel=MODEL_PANEL,
+        help="In-process weights dtype: auto, bfloat16, float16, float32.",
+    ),
 ]
 DeviceMapOpt = Annotated[
-    str, typer.Option("--device-map", help="In-process placement: auto, cpu, cuda, cuda:1, ...")
+    str,
+    typer.Option(
+        "--device-map", rich_help_panel=MODEL_PANEL, help="In-process placement: auto, cpu, cuda, cuda:1, ..."
+    ),
 ]
 AttnOpt = Annotated[
     str,
-    typer.Option("--attn-implementation", help="In-process attention: auto, sdpa, flash_attention_2, eager."),
+    typer.Option(
+        "--attn-implementation",
+        rich_help_panel=MODEL_PANEL,
+        help="In-process attention: auto, sdpa, flash_attention_2, eager.",
+    ),
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=1, help="Server: seconds per request attempt.")]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout", rich_help_panel=MODEL_PANEL, min=1, help="Server: seconds per request attempt."
+    ),
+]
 RetriesOpt = Annotated[
-    int, typer.Option("--max-retries", min=0, help="Server: retries on 429/5xx with backoff.")
+    int,
+    typer.Option(
+        "--max-retries", rich_help_panel=MODEL_PANEL, min=0, help="Server: retries on 429/5xx with backoff."
+    ),
 ]
 ImageFormatOpt = Annotated[
-    str, typer.Option("--image-format", help="Server: screenshots sent as png or jpeg.")
+    str,
+    typer.Option(
+        "--image-format", rich_help_panel=MODEL_PANEL, help="Server: screenshots sent as png or jpeg."
+    ),
 ]
 MaxPixelsOpt = Annotated[
-    int, typer.Option("--max-pixels", min=4096, help="Largest screenshot area the model sees (model pixels).")
+    int,
+    typer.Option(
+        "--max-pixels",
+        rich_help_panel=MODEL_PANEL,
+        min=4096,
+        help="Largest screenshot area the model sees (model pixels).",
+    ),
 ]
 GridOpt = Annotated[
     int,
     typer.Option(
         "--grid",
+        rich_help_panel=MODEL_PANEL,
         min=1,
         help=f"Coordinate grid the model answers on ({' or '.join(map(str, ALLOWED_GRIDS))}; "
         "the second as OSWorld's agent).",
@@ -76,6 +119,7 @@ StuckAfterOpt = Annotated[
     float,
     typer.Option(
         "--stuck-after",
+        rich_help_panel=BUDGET_PANEL,
         min=0,
         help="End a run as an error (exit 4; in eval: that task only) when observing or acting makes "
         "no progress for this many seconds (0 = never). The model call has its own --timeout.",
@@ -123,31 +167,58 @@ def model_config(
 # ----- environment --------------------------------------------------------------------------------
 
 EnvOpt = Annotated[
-    Literal["desktop", "browser"], typer.Option("--env", help="Act on the X desktop or in a Chromium page.")
+    Literal["desktop", "browser"],
+    typer.Option("--env", rich_help_panel=ENV_PANEL, help="Act on the X desktop or in a Chromium page."),
 ]
 ScreenOpt = Annotated[
     str,
     typer.Option(
-        "--screen", help="Logical screen size WIDTHxHEIGHT: the browser viewport, or the --xvfb display."
+        "--screen",
+        rich_help_panel=ENV_PANEL,
+        help="Logical screen size WIDTHxHEIGHT: the browser viewport, or the --xvfb display.",
     ),
 ]
-HeadedOpt = Annotated[bool, typer.Option("--headed", help="Browser: show the window.")]
-XvfbOpt = Annotated[
-    bool, typer.Option("--xvfb", help="Desktop: start a private virtual display instead of using $DISPLAY.")
+HeadedOpt = Annotated[
+    bool, typer.Option("--headed", rich_help_panel=ENV_PANEL, help="Browser: show the window.")
 ]
-DisplayOpt = Annotated[str | None, typer.Option("--display", help="Desktop: X display (default $DISPLAY).")]
+XvfbOpt = Annotated[
+    bool,
+    typer.Option(
+        "--xvfb",
+        rich_help_panel=ENV_PANEL,
+        help="Desktop: start a private virtual display instead of using $DISPLAY.",
+    ),
+]
+DisplayOpt = Annotated[
+    str | None,
+    typer.Option("--display", rich_help_panel=ENV_PANEL, help="Desktop: X display (default $DISPLAY)."),
+]
 MonitorOpt = Annotated[
-    int, typer.Option("--monitor", min=0, help="Desktop: monitor number (1 = the first, 0 = all).")
+    int,
+    typer.Option(
+        "--monitor",
+        rich_help_panel=ENV_PANEL,
+        min=0,
+        help="Desktop: monitor number (1 = the first, 0 = all).",
+    ),
 ]
 LaunchOpt = Annotated[
-    list[str] | None, typer.Option("--launch", help="Desktop: a command to start on the display first.")
+    list[str] | None,
+    typer.Option(
+        "--launch", rich_help_panel=ENV_PANEL, help="Desktop: a command to start on the display first."
+    ),
 ]
 AllowDomainOpt = Annotated[
     list[str] | None,
-    typer.Option("--allow-domain", help="Browser: only these domains may load (repeatable)."),
+    typer.Option(
+        "--allow-domain", rich_help_panel=ENV_PANEL, help="Browser: only these domains may load (repeatable)."
+    ),
 ]
 DenyDomainOpt = Annotated[
-    list[str] | None, typer.Option("--deny-domain", help="Browser: these domains never load (repeatable).")
+    list[str] | None,
+    typer.Option(
+        "--deny-domain", rich_help_panel=ENV_PANEL, help="Browser: these domains never load (repeatable)."
+    ),
 ]
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")

@@ -14,9 +14,14 @@ import typer
 
 from tasks.cli.common import ExitCode
 from tasks.cli.options import (
+    BUDGET_PANEL,
+    ENV_PANEL,
     GRID_DEFAULT,
     MODEL,
+    MODEL_PANEL,
     PIXELS_DEFAULT,
+    RECORD_PANEL,
+    SAFETY_PANEL,
     STUCK_AFTER_DEFAULT,
     AllowDomainOpt,
     ApiKeyEnvOpt,
@@ -44,7 +49,21 @@ from tasks.cli.options import (
 if TYPE_CHECKING:
     from actions.environment import Environment
     from agent.trajectory import RunResult
+    from model.config import ModelConfig
     from tasks.environments import EnvironmentSettings
+
+RUN_EXAMPLES = """Examples:
+
+  qwen-agent run "book a flight from SFO to JFK on 3 December"     (bundled flights app)
+
+  qwen-agent run "save the form" --url http://localhost:3000/form
+      --endpoint http://localhost:8000/v1 --model Qwen/Qwen3-VL-8B-Instruct
+
+  qwen-agent run "fill in the form" --env desktop --xvfb
+      --launch "python -m tasks.apps.desktop.form --log /tmp/form.jsonl"
+
+  qwen-agent run "..." --model scripted:replies.jsonl --dry-run     (one raw reply per line)
+"""
 
 EXIT_FOR_STATUS = {
     "success": ExitCode.SUCCESS,
@@ -87,11 +106,39 @@ def _hotkey_display(env: Environment, settings: EnvironmentSettings) -> str | No
     return env.display if isinstance(env, DesktopEnvironment) else None
 
 
+def describe_run(config: ModelConfig, settings: EnvironmentSettings, env: Environment) -> dict[str, str]:
+    """What ran, for run.json, result.json and the report header."""
+    import platform
+    from importlib.metadata import version
+
+    about = {
+        "model": config.model,
+        "backend": config.kind,
+        "endpoint": config.endpoint or "-",
+        "environment": settings.kind,
+        "qwen-agent": version("qwen3vl-desk-agent"),
+        "python": platform.python_version(),
+    }
+    if settings.kind == "browser":
+        about |= {"url": settings.url or "-", "screen": "{}x{} CSS px".format(*settings.screen)}
+        about |= {"browser": getattr(env, "browser_version", "-"), "playwright": version("playwright")}
+    else:
+        geometry = getattr(env, "geometry", None)
+        size = f"{geometry.width}x{geometry.height}" if geometry is not None else "-"
+        about |= {"display": str(getattr(env, "display", settings.display)), "screen": size}
+        if settings.launch:
+            about["launched"] = "; ".join(settings.launch)
+    return about
+
+
 def run_command(
     instruction: Annotated[str, typer.Argument(help="What to do, in plain words.")],
     env_kind: EnvOpt = "browser",
     url: Annotated[
-        str | None, typer.Option(help="Browser start page (default: the sandbox flights app).")
+        str | None,
+        typer.Option(
+            rich_help_panel=ENV_PANEL, help="Browser start page (default: the sandbox flights app)."
+        ),
     ] = None,
     model: ModelOpt = MODEL.model,
     endpoint: EndpointOpt = MODEL.endpoint,
@@ -102,29 +149,58 @@ def run_command(
     timeout: TimeoutOpt = MODEL.timeout_s,
     max_retries: RetriesOpt = MODEL.max_retries,
     image_format: ImageFormatOpt = MODEL.image_format,
-    max_steps: Annotated[int, typer.Option(min=1, help="Step budget.")] = 15,
-    max_seconds: Annotated[float | None, typer.Option(min=1, help="Time budget in seconds.")] = None,
+    max_steps: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, min=1, help="Step budget.")] = 15,
+    max_seconds: Annotated[
+        float | None, typer.Option(rich_help_panel=BUDGET_PANEL, min=1, help="Time budget in seconds.")
+    ] = None,
     stuck_after: StuckAfterOpt = STUCK_AFTER_DEFAULT,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Draw the first planned action; execute nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", rich_help_panel=SAFETY_PANEL, help="Draw the first planned action; execute nothing."
+        ),
     ] = False,
-    confirm: Annotated[bool, typer.Option("--confirm", help="Ask before every action.")] = False,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", rich_help_panel=SAFETY_PANEL, help="Ask before every action.")
+    ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", help="Never ask, not even before risky actions (buy, delete...).")
+        bool,
+        typer.Option(
+            "--yes",
+            rich_help_panel=SAFETY_PANEL,
+            help="Never ask, not even before risky actions (buy, delete...).",
+        ),
     ] = False,
     record_dir: Annotated[
-        Path | None, typer.Option(help="Run folder (default runs/<timestamp>); must be new or empty.")
+        Path | None,
+        typer.Option(
+            rich_help_panel=RECORD_PANEL, help="Run folder (default runs/<timestamp>); must be new or empty."
+        ),
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace the old run in a non-empty --record-dir.")
+        bool,
+        typer.Option(
+            "--overwrite",
+            rich_help_panel=RECORD_PANEL,
+            help="Replace the old run in a non-empty --record-dir.",
+        ),
     ] = False,
-    thinking: Annotated[bool, typer.Option("--thinking", help="The model is a Thinking edition.")] = False,
+    thinking: Annotated[
+        bool, typer.Option("--thinking", rich_help_panel=MODEL_PANEL, help="The model is a Thinking edition.")
+    ] = False,
     plan: Annotated[
-        bool, typer.Option("--plan/--no-plan", help="Ask for a plan of sub-goals first.")
+        bool,
+        typer.Option(
+            "--plan/--no-plan", rich_help_panel=MODEL_PANEL, help="Ask for a plan of sub-goals first."
+        ),
     ] = False,
-    history_images: Annotated[int, typer.Option(min=0, help="Recent screenshots sent as images.")] = 4,
+    history_images: Annotated[
+        int, typer.Option(rich_help_panel=MODEL_PANEL, min=0, help="Recent screenshots sent as images.")
+    ] = 4,
     max_pixels: MaxPixelsOpt = PIXELS_DEFAULT,
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Reply token budget per step.")] = 512,
+    max_new_tokens: Annotated[
+        int, typer.Option(rich_help_panel=MODEL_PANEL, min=1, help="Reply token budget per step.")
+    ] = 512,
     grid: GridOpt = GRID_DEFAULT,
     xvfb: XvfbOpt = False,
     display: DisplayOpt = None,
@@ -134,9 +210,16 @@ def run_command(
     allow_domain: AllowDomainOpt = None,
     deny_domain: DenyDomainOpt = None,
     hotkey: Annotated[
-        bool, typer.Option("--hotkey/--no-hotkey", help="Desktop: Ctrl+Alt+Shift+Q stops the run.")
+        bool,
+        typer.Option(
+            "--hotkey/--no-hotkey",
+            rich_help_panel=SAFETY_PANEL,
+            help="Desktop: Ctrl+Alt+Shift+Q stops the run.",
+        ),
     ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress view.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", rich_help_panel=RECORD_PANEL, help="No progress view.")
+    ] = False,
 ) -> None:
     """Run the agent on a task. Exit codes: 0 success, 1 failure, 3 blocked, 4 error, 130 stopped."""
     from actions.killswitch import KillSwitch
@@ -194,6 +277,7 @@ def run_command(
                     observers=observers,
                     confirmer=ConsoleConfirmer(),
                     stop=switch,
+                    about=describe_run(config, settings, env),
                 )
     finally:
         backend.close()
