@@ -45,6 +45,7 @@ from actions.types import (
 )
 
 if TYPE_CHECKING:
+    from playwright._impl._api_structures import Clip
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 
 _PROBE_JS = (Path(__file__).with_name("page_probe.js")).read_text(encoding="utf-8")
@@ -69,6 +70,9 @@ class BrowserOptions(Frozen):
     scroll_step_px: int = Field(default=100, gt=0)
     navigation_timeout_ms: float = Field(default=30_000, gt=0)
     screenshot_timeout_ms: float = Field(default=10_000, gt=0)
+    # Observe only the viewport's top-left (width, height) CSS px: the screen the model sees and acts
+    # on (same origin, so its coordinates are viewport coordinates). None: the whole viewport.
+    observe_area: tuple[int, int] | None = None
 
 
 def _first_line(error: Exception) -> str:
@@ -219,7 +223,7 @@ class BrowserEnvironment(EnvironmentBase):
         except Exception as e:
             self._raise_if_closed(e)
             return Failed(reason=f"could not load {url}: {_first_line(e).removesuffix(f' at {url}')}")
-        return Executed(settle_ms=self._settle().ms)
+        return Executed(settle_ms=self.settle().ms)
 
     def evaluate(self, js: str, arg: Any = None) -> Any:
         """Run JavaScript in the active tab and return its JSON-able result."""
@@ -242,6 +246,7 @@ class BrowserEnvironment(EnvironmentBase):
                 caret="initial",
                 animations="allow",
                 timeout=self.options.screenshot_timeout_ms,
+                clip=self._area_clip(),
             )
             title = page.title()
         except Exception as e:
@@ -250,11 +255,24 @@ class BrowserEnvironment(EnvironmentBase):
                 f"the browser did not return a screenshot of {page.url}: {_first_line(e)}"
             ) from e
         image = Image.open(io.BytesIO(data)).convert("RGB")
-        w, h = self.options.viewport
+        w, h = self.screen_size
         geometry = ScreenGeometry(
             width=w, height=h, scale=self.options.device_scale_factor if device else 1.0
         )
         return Observation(image=image, geometry=geometry, url=page.url, title=title)
+
+    @property
+    def screen_size(self) -> tuple[int, int]:
+        """The observed screen in CSS px: the viewport, or its observed top-left area."""
+        return self.options.observe_area or self.options.viewport
+
+    def _area_clip(self) -> Clip | None:
+        """The screenshot clip (page coordinates) of the observed area, when one is set."""
+        if self.options.observe_area is None:
+            return None
+        scroll = self.page.evaluate("[window.scrollX, window.scrollY]")
+        w, h = self.options.observe_area
+        return {"x": scroll[0], "y": scroll[1], "width": w, "height": h}
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it.
@@ -338,7 +356,7 @@ class BrowserEnvironment(EnvironmentBase):
                 return problem
             if isinstance(action, Finish):
                 return Executed(detail="finished")
-            report = self._settle()
+            report = self.settle()
         except EnvironmentClosed:
             raise
         except Exception as e:
@@ -359,7 +377,7 @@ class BrowserEnvironment(EnvironmentBase):
         """Send the input; an Outcome only when the action cannot be performed at all."""
         point = getattr(action, "x", None), getattr(action, "y", None)
         if point[0] is not None and point[1] is not None:
-            w, h = self.options.viewport
+            w, h = self.screen_size
             if not (0 <= point[0] < w and 0 <= point[1] < h):
                 return Failed(reason=f"({point[0]}, {point[1]}) is outside the {w}x{h} viewport")
         mouse, keyboard = page.mouse, page.keyboard
@@ -421,7 +439,8 @@ class BrowserEnvironment(EnvironmentBase):
             self._settler = PageSettler(page, self._network, self.options.settle)
         return self._settler
 
-    def _settle(self) -> SettleReport:
+    def settle(self) -> SettleReport:
+        """Wait for the active tab to settle (network, navigation, announced changes, still frames)."""
         return self._settler_for_page().wait()
 
     def _route(self, route: Route) -> None:

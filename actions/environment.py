@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from actions.settle import SettleReport
 from actions.types import Action, ElementInfo, Observation, Outcome
 
 
@@ -28,6 +29,9 @@ class Environment(Protocol):
 
     def hover(self, x: int, y: int) -> None:
         """Move the pointer to a logical point and let hover effects settle (no press)."""
+
+    def settle(self) -> SettleReport:
+        """Wait until the screen is still (after set-up steps, before the first screenshot)."""
 
     def close(self) -> None:
         """Release the display, browser or processes; safe to call twice."""
@@ -55,6 +59,9 @@ class EnvironmentBase:
 
     def hover(self, x: int, y: int) -> None:
         pass
+
+    def settle(self) -> SettleReport:
+        return SettleReport(ms=0.0, settled=True, frames=0)
 
     def __enter__(self) -> Self:
         return self

@@ -45,6 +45,7 @@ class EnvironmentSettings(Frozen):
     headed: bool = False
     device_scale_factor: float = Field(default=1.0, gt=0)
     screenshot_frame: Literal["css", "device"] = "css"
+    observe_area: tuple[int, int] | None = None  # the viewport's top-left part the model sees (CSS px)
     allow_domains: tuple[str, ...] = ()
     deny_domains: tuple[str, ...] = ()
     # desktop
@@ -82,6 +83,7 @@ def open_environment(settings: EnvironmentSettings) -> Iterator[Environment]:
             start_url=url, headless=not settings.headed, viewport=settings.screen,
             device_scale_factor=settings.device_scale_factor, screenshot_frame=settings.screenshot_frame,
             allow_domains=settings.allow_domains, deny_domains=settings.deny_domains,
+            observe_area=settings.observe_area,
         )  # fmt: skip
         with BrowserEnvironment(options) as browser:
             yield browser

@@ -36,18 +36,29 @@ def test_miniwob_seed_reproducible_and_scored_by_its_own_reward(tmp_path: Path) 
     from tasks.eval.evaluate import evaluate
     from tasks.eval.harness import EvalConfig
     from tasks.suites import resolve_suite
-    from tasks.suites.miniwob import VIEWPORT, miniwob_task_names
+    from tasks.suites.miniwob import SCALE, TASK_AREA, VIEWPORT, miniwob_task_names
 
     require(find_chromium() is not None, "Chromium is not installed")
     assert "click-test" in miniwob_task_names() and len(miniwob_task_names()) > 100
-    with BrowserEnvironment(BrowserOptions(viewport=VIEWPORT)) as env:
+    options = BrowserOptions(
+        viewport=VIEWPORT, observe_area=TASK_AREA, device_scale_factor=SCALE, screenshot_frame="device"
+    )
+    with BrowserEnvironment(options) as env:
         box, instruction = _episode(env, tmp_path, seed=7)
         again, _ = _episode(env, tmp_path, seed=7)
         other, _ = _episode(env, tmp_path, seed=8)
+        # As MiniWoB's own environment: a 500x320 window, the model sees the 160x210 task area, whose
+        # top is the yellow instruction bar.
+        shot = env.observe()
+        assert (shot.geometry.width, shot.geometry.height) == TASK_AREA
+        assert shot.image.size == (TASK_AREA[0] * SCALE, TASK_AREA[1] * SCALE)
+        band = shot.image.crop((0, 0, shot.image.width, int(40 * SCALE))).getcolors(1 << 20) or []
+        r, g, b = max(band)[1]  # the bar's most common colour
+        assert r > 200 and g > 200 and b < 80
     assert instruction == "Click the button."  # read from the page's #query
     assert box == again and box != other
     cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
-    target = [round(cx / VIEWPORT[0] * 1000), round(cy / VIEWPORT[1] * 1000)]
+    target = [round(cx / TASK_AREA[0] * 1000), round(cy / TASK_AREA[1] * 1000)]  # the model's grid
 
     def run(name: str, *replies: str) -> dict[str, Any]:
         suite = resolve_suite("miniwob", tasks=["click-test"], seed=7, episode_seconds=120)

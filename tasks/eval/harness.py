@@ -69,7 +69,8 @@ class _Worker:
         self._sandbox: Any = None
         self._display: Any = None
         # One open browser per (viewport, scale), reused across tasks; each with what closes it.
-        self._browsers: dict[tuple[tuple[int, int], float], tuple[contextlib.ExitStack, Environment]] = {}
+        # (viewport, scale, observed area) -> the open browser and what closes it
+        self._browsers: dict[tuple[object, ...], tuple[contextlib.ExitStack, Environment]] = {}
         self._shared_backend: Any = None
 
     # ----- resources -------------------------------------------------------------------------
@@ -93,7 +94,8 @@ class _Worker:
 
         viewport = entry.spec.viewport or (1280, 800)
         scale = entry.spec.device_scale_factor or 1.0
-        key = (viewport, scale)
+        area = entry.spec.observe_area
+        key = (viewport, scale, area)
         held = self._browsers.pop(key, None)
         if held is not None:
             stack, env = held
@@ -105,7 +107,7 @@ class _Worker:
                 stack.close()
         settings = EnvironmentSettings(
             kind="browser", headed=not self.config.headless, screen=viewport, device_scale_factor=scale,
-            screenshot_frame="device" if scale != 1.0 else "css",
+            screenshot_frame="device" if scale != 1.0 else "css", observe_area=area,
         )  # fmt: skip
         stack = contextlib.ExitStack()
         env = stack.enter_context(open_environment(settings))
@@ -212,6 +214,7 @@ class _Worker:
                 if app in APP_NAMES and ctx.sandbox_url:
                     sandbox_reset(ctx, app=app)
         run_steps(ctx, list(spec.config), VOCABULARY.setup_steps)
+        ctx.env.settle()  # the first screenshot shows the set-up's result, not its middle
         instruction = ctx.instruction or spec.instruction
         backend = self.backend(ctx.env, ctx)
         options = AgentOptions(
@@ -222,9 +225,7 @@ class _Worker:
         )
         run = run_episode(instruction, ctx.env, backend, options, record_dir=folder)
         if ctx.env_kind == "desktop":
-            settle = getattr(ctx.env, "settle", None)
-            if callable(settle):
-                settle()
+            ctx.env.settle()
             time.sleep(self.config.desktop_score_delay_s)
         try:
             score = score_task(spec, ctx, run, VOCABULARY)

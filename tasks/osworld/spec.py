@@ -111,6 +111,9 @@ class TaskSpec(BaseModel):
     environment: EnvKind | None = None  # ours, optional: overrides the guess from related_apps
     viewport: tuple[int, int] | None = None  # ours, optional: browser viewport in CSS pixels
     device_scale_factor: float | None = None  # ours, optional: browser screenshot pixels per CSS pixel
+    # ours, optional: the part of the viewport the model sees, (width, height) CSS px from its top-left
+    # corner (MiniWoB: a 500x320 window, the 160x210 task area observed, as MiniWoB's own environment)
+    observe_area: tuple[int, int] | None = None
 
     @property
     def infeasible(self) -> bool:

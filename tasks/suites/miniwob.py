@@ -20,7 +20,10 @@ from tasks.osworld.errors import SetupFailed, Unsupported
 from tasks.osworld.spec import EvaluatorSpec, SetupStep, Suite, TaskEntry, TaskSpec
 
 MINIWOB_DEFAULT_MS = 10_000  # MiniWoB's own episode limit, used for the "reward_10s" figure
-VIEWPORT = (160, 210)  # MiniWoB's task area (#wrap) in CSS pixels
+# MiniWoB's own environment: a 500x320 window (the 325 px page fits, so nothing scrolls sideways
+# when a widget takes the focus), of which the 160x210 task area (#wrap, top-left) is observed.
+VIEWPORT = (500, 320)
+TASK_AREA = (160, 210)
 SCALE = 2.0  # screenshot pixels per CSS pixel: the model sees 320x420
 
 
@@ -83,7 +86,7 @@ def miniwob_suite(
         spec = TaskSpec(
             id=name, instruction="", snapshot="miniwob", source="miniwob++",
             related_apps=["chrome", "miniwob"], environment="browser",
-            viewport=VIEWPORT, device_scale_factor=SCALE,
+            viewport=VIEWPORT, device_scale_factor=SCALE, observe_area=TASK_AREA,
             config=[SetupStep(type="miniwob_start", parameters={
                 "task": name, "seed": seed, "episode_seconds": episode_seconds})],
             evaluator=EvaluatorSpec(func="miniwob_reward", result={"type": "miniwob_reward"}),
