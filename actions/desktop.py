@@ -55,7 +55,9 @@ class DesktopOptions(Frozen):
 
     display: str | None = None
     monitor: int = Field(default=1, ge=0)
-    settle: SettleOptions = SettleOptions()
+    # An X app cannot tell us what it is about to draw: wait at least 200 ms for delayed UI (a
+    # longer floor would cost every desktop step; the browser waits on what pages announce instead).
+    settle: SettleOptions = SettleOptions(min_ms=200)
     typing: TypingMethod = "auto"
     type_delay_ms: int = Field(default=8, ge=0, le=1000)
     thumbnail_step: int = Field(default=8, ge=1, le=64)

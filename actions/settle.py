@@ -22,6 +22,9 @@ class SettleOptions(Frozen):
     quiet_ms: float = Field(default=120, ge=0)
     cap_ms: float = Field(default=3000, ge=0)
     interval_ms: float = Field(default=30, gt=0)
+    # Never settled before this long: covers UI that appears after a delay (a menu or tooltip due in
+    # 300 ms) where nothing announces it (the desktop; the browser's pages announce their timers).
+    min_ms: float = Field(default=0, ge=0)
 
 
 # After the pointer arrived and before a press: long enough for a :hover style, a tooltip or a
@@ -70,7 +73,8 @@ def wait_for_settle(
     still_since: float | None = None
     while True:
         elapsed_ms = (clock() - start) * 1000
-        if still_since is not None and (clock() - still_since) * 1000 >= options.quiet_ms:
+        quiet = still_since is not None and (clock() - still_since) * 1000 >= options.quiet_ms
+        if quiet and elapsed_ms >= min(options.min_ms, options.cap_ms):
             return SettleReport(ms=elapsed_ms, settled=True, frames=frames)
         if elapsed_ms >= options.cap_ms:
             return SettleReport(ms=elapsed_ms, settled=False, frames=frames)

@@ -93,8 +93,9 @@ def main() -> None:
         f"-> {full_hd['naive_step_ms'] / full_hd['step_ms']:.1f}x "
         f"({'met' if full_hd['naive_step_ms'] / full_hd['step_ms'] >= 5 else 'NOT met'})"
     )
-    print("step = observe + click + settle wait (quiet window "
-          f"{DesktopOptions().settle.quiet_ms:g} ms); naive = PNG screenshot + click + "
+    settle = DesktopOptions().settle
+    print(f"step = observe + click + settle wait (quiet window {settle.quiet_ms:g} ms, at least "
+          f"{settle.min_ms:g} ms for delayed UI); naive = PNG screenshot + click + "
           f"{NAIVE_PAUSE_S:g} s PAUSE + {NAIVE_SLEEP_S:g} s sleep")  # fmt: skip
 
 

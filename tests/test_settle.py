@@ -79,3 +79,19 @@ def test_changing_frames_run_into_the_cap() -> None:
 
     report = wait_for_settle(animated, SettleOptions(cap_ms=500), clock=t.clock, sleep=t.sleep)
     assert not report.settled and 0.5 <= t.now < 0.6
+
+
+def test_a_minimum_wait_catches_ui_that_appears_after_a_delay() -> None:
+    t = FakeTime()
+
+    def menu_after_250_ms(seconds_left: float) -> bytes:
+        t.sleep(0.01)
+        return b"m" * 100 if t.now >= 0.25 else b"a" * 100  # nothing announces the menu
+
+    early = wait_for_settle(menu_after_250_ms, SettleOptions(quiet_ms=120), clock=t.clock, sleep=t.sleep)
+    assert early.settled and early.ms < 250  # the pixel rule alone returns before the menu
+    t = FakeTime()
+    report = wait_for_settle(
+        menu_after_250_ms, SettleOptions(quiet_ms=120, min_ms=300), clock=t.clock, sleep=t.sleep
+    )
+    assert report.settled and report.ms >= 250 + 120  # the menu, then a quiet window after it
