@@ -11,9 +11,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
+from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element
 from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
 from actions.domains import DomainPolicy
@@ -48,9 +48,7 @@ if TYPE_CHECKING:
     from playwright._impl._api_structures import Clip
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 
-_PROBE_JS = (Path(__file__).with_name("page_probe.js")).read_text(encoding="utf-8")
 _SELECT_JS = (Path(__file__).with_name("select_overlay.js")).read_text(encoding="utf-8")
-PROBE_TIMEOUT_MS = 2000  # each DevTools call of the element probe
 
 
 class BrowserOptions(Frozen):
@@ -275,18 +273,9 @@ class BrowserEnvironment(EnvironmentBase):
         return {"x": scroll[0], "y": scroll[1], "width": w, "height": h}
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
-        """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it.
-
-        Chromium's own hit test names the topmost element (inside closed shadow roots and frames
-        too); the probe script runs on it. Every call has a deadline (PROBE_TIMEOUT_MS).
-        """
-        found = self._probe_with_hit_test(x, y)
-        if found is None:
-            found = self.page.evaluate(f"({_PROBE_JS})", [x, y])
-        if not found:
-            return None
-        found["bbox"] = tuple(found["bbox"])
-        return ElementInfo(**found)
+        """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it
+        (actions.browser_probe; every call has a deadline)."""
+        return probe_element(self.page, self._settler_for_page().cdp(), x, y, self.options.viewport)
 
     def _focused(self) -> Focused | None:
         """The focused element and its text, read back with a deadline (None when unreadable)."""
@@ -300,45 +289,6 @@ class BrowserEnvironment(EnvironmentBase):
         self.page.mouse.move(x, y)
         self._pointer = (x, y)
         settler.wait(HOVER_SETTLE)
-
-    def _probe_with_hit_test(self, x: int, y: int) -> dict[str, Any] | None:
-        """The probe run on the element Chromium hit-tests at (x, y); None when DevTools cannot tell."""
-        w, h = self.options.viewport
-        if not (0 <= x < w and 0 <= y < h):
-            return None
-        cdp = self._settler_for_page().cdp()
-        timeout = PROBE_TIMEOUT_MS
-        try:
-            # The hit test takes document coordinates: add the scroll position to the viewport point.
-            view = cdp.send("Page.getLayoutMetrics", timeout=timeout)["cssVisualViewport"]
-            at = {"x": round(x + view["pageX"]), "y": round(y + view["pageY"])}
-            hit = cdp.send(
-                "DOM.getNodeForLocation",
-                # pointer-events:none elements never receive the click: look through them.
-                {**at, "includeUserAgentShadowDOM": False, "ignorePointerEventsNone": True},
-                timeout=timeout,
-            )
-            node = cdp.send("DOM.resolveNode", {"backendNodeId": hit["backendNodeId"]}, timeout=timeout)
-            object_id = node["object"]["objectId"]
-            try:
-                reply = cdp.send(
-                    "Runtime.callFunctionOn",
-                    {
-                        "functionDeclaration": _PROBE_JS,
-                        "objectId": object_id,
-                        "arguments": [{"value": [x, y]}],
-                        "returnByValue": True,
-                    },
-                    timeout=timeout,
-                )
-            finally:
-                cdp.send("Runtime.releaseObject", {"objectId": object_id}, timeout=timeout)
-        except PlaywrightError:
-            return None
-        if "exceptionDetails" in reply:
-            return None
-        value = reply["result"].get("value")
-        return value if isinstance(value, dict) else None
 
     # ----- acting ----------------------------------------------------------------------------
 

@@ -8,11 +8,18 @@ environment adds the monitor offset; the screenshot may hold `scale` times as ma
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from actions.keys import canonical_key
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    Screenshot: TypeAlias = Image.Image
+else:
+    Screenshot = Any  # a PIL image at run time; this module does not import PIL
 
 
 class Frozen(BaseModel):
@@ -169,7 +176,7 @@ class Observation(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    image: Any  # PIL.Image.Image; Any keeps pydantic from importing PIL's types
+    image: Screenshot  # RGB, screenshot pixels (geometry.scale per logical pixel)
     geometry: ScreenGeometry
     url: str | None = None
     title: str | None = None

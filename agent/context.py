@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from actions.types import describe_action
+from actions.types import Screenshot, describe_action
 from agent.state import current_plan, pending_feedback
 from agent.trajectory import Step, TokenUsage
 from model.qwen3vl import PastTurn, PixelBudget, PromptContext, visual_tokens
@@ -59,8 +59,8 @@ def _turn_steps(steps: Sequence[Step]) -> list[Step]:
 def build_context(
     instruction: str,
     steps: Sequence[Step],
-    images: Mapping[int, Any],
-    current_image: Any,
+    images: Mapping[int, Screenshot],
+    current_image: Screenshot,
     history_images: int,
     plan: tuple[str, ...] = (),
     feedback: tuple[str, ...] = (),
@@ -85,8 +85,8 @@ def build_context(
 def next_context(
     instruction: str,
     steps: Sequence[Step],
-    images: Mapping[int, Any],
-    current_image: Any,
+    images: Mapping[int, Screenshot],
+    current_image: Screenshot,
     options: AgentOptions,
 ) -> PromptContext:
     """What the model sees for the next step, from the steps alone (plus the cached screenshots):

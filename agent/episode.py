@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from actions.environment import Environment
 from actions.errors import QwenAgentError, StopRequested
@@ -29,6 +29,7 @@ from actions.types import (
     Frozen,
     Observation,
     Outcome,
+    Screenshot,
     Wait,
     describe_action,
 )
@@ -80,13 +81,13 @@ class Episode:
         stop: StopSignal | None = None,
         clock: Callable[[], float] = time.monotonic,
         steps: Sequence[Step] = (),
-        images: Mapping[int, Any] | None = None,
+        images: Mapping[int, Screenshot] | None = None,
     ) -> None:
         self.instruction, self.env, self.backend, self.options = instruction, env, backend, options
         self.confirmer, self.stop, self.clock = confirmer, stop, clock
         self.policy = SafetyPolicy(options.risky_words)
         self.steps: list[Step] = list(steps)
-        self.images: dict[int, Any] = dict(images or {})  # step index -> screenshot, the last K only
+        self.images: dict[int, Screenshot] = dict(images or {})  # step index -> screenshot, the last K only
         self.budget = options.protocol.pixels
         self.pending: tuple[Step, Observation] | None = None  # the step whose action is under way
         self.screen: Observation | None = None  # the newest screenshot: after the last action

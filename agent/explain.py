@@ -5,9 +5,9 @@ explanation that always names the evidence, even when the model's answer is poor
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
-from actions.types import Action, ElementInfo, Frozen, describe_action
+from actions.types import Action, ElementInfo, Frozen, Screenshot, describe_action
 from agent.focused import ask
 from agent.trajectory import Step, Timing
 from model.backend import ModelBackend
@@ -87,7 +87,7 @@ def parse_verdict(text: str) -> tuple[bool, str]:
 def explain(
     backend: ModelBackend,
     instruction: str,
-    image: Any,
+    image: Screenshot,
     evidence: Evidence,
     index: int,
     budget: PixelBudget,

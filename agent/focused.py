@@ -6,8 +6,8 @@ They go through the same backend as the steps; a scripted backend answers them f
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from actions.types import Screenshot
 from agent.context import token_usage
 from agent.trajectory import TokenUsage
 from model.backend import ModelBackend
@@ -25,7 +25,7 @@ class FocusedAnswer:
 def ask(
     backend: ModelBackend,
     prompt_file: str,
-    image: Any,
+    image: Screenshot,
     budget: PixelBudget,
     max_new_tokens: int,
     **values: str,

@@ -12,11 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from actions.environment import Environment
 from actions.safety import Confirmer, ConsoleConfirmer
-from actions.types import Failed, Observation
+from actions.types import Failed, Observation, Screenshot
 from agent.episode import End, Episode, StepEvent, StopSignal
 from agent.observers import RunObserver
 from agent.options import AgentOptions
@@ -103,7 +102,7 @@ def run_episode(
     clock: Callable[[], float] = time.monotonic,
     on_stuck: Callable[[RunResult], None] = exit_stuck,
     steps: Sequence[Step] = (),
-    images: Mapping[int, Any] | None = None,
+    images: Mapping[int, Screenshot] | None = None,
     about: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run one task on `env` with `backend` and return its result (also written to `record_dir`).

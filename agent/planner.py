@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
+from actions.types import Screenshot
 from agent.context import history_line
 from agent.focused import ask
 from agent.trajectory import Step, Timing
@@ -28,7 +28,7 @@ def parse_plan(text: str) -> tuple[str, ...]:
 def make_plan(
     backend: ModelBackend,
     instruction: str,
-    image: Any,
+    image: Screenshot,
     index: int,
     budget: PixelBudget,
     max_new_tokens: int,

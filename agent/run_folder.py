@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from actions.errors import BadInput, QwenAgentError
-from actions.types import Action, Frozen, Outcome, ScreenGeometry
+from actions.types import Action, Frozen, Outcome, ScreenGeometry, Screenshot
 from agent.context import next_context
 from agent.options import AgentOptions
 from agent.trajectory import RunResult, Step, Timing, TokenUsage
@@ -48,13 +48,13 @@ class RecordedRun(Frozen):
         """The screenshot the step was decided on (what the model saw), when it has one."""
         return self.folder / step.screenshot if step.screenshot else None
 
-    def history_images(self) -> dict[int, Any]:
+    def history_images(self) -> dict[int, Screenshot]:
         """Screenshots of the last K action steps (K = options.history_images), as the loop caches them."""
         from PIL import Image
 
         shown = [s for s in self.steps if s.kind == "action" and s.screenshot and s.outcome is not None]
         recent = shown[-self.options.history_images :] if self.options.history_images > 0 else []
-        images: dict[int, Any] = {}
+        images: dict[int, Screenshot] = {}
         for step in recent:
             path = self.screenshot(step)
             assert path is not None
@@ -62,7 +62,7 @@ class RecordedRun(Frozen):
                 images[step.index] = image.convert("RGB")
         return images
 
-    def continue_context(self, current_image: Any) -> PromptContext:
+    def continue_context(self, current_image: Screenshot) -> PromptContext:
         """The prompt context for step n+1 on `current_image` (a fresh screenshot of the world)."""
         return next_context(self.instruction, self.steps, self.history_images(), current_image, self.options)
 
