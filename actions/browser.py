@@ -11,12 +11,13 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
 from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element
 from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
-from actions.domains import DomainPolicy
+from actions.domains import DomainPolicy, WebSocketGate
 from actions.environment import EnvironmentBase
 from actions.errors import BadInput, EnvironmentClosed, EnvironmentUnavailable
 from actions.keys import key_names
@@ -46,7 +47,7 @@ from actions.types import (
 
 if TYPE_CHECKING:
     from playwright._impl._api_structures import Clip
-    from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
+    from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, ProxySettings
 
 _SELECT_JS = (Path(__file__).with_name("select_overlay.js")).read_text(encoding="utf-8")
 
@@ -103,6 +104,8 @@ class BrowserEnvironment(EnvironmentBase):
         self.executable_path = find_chromium(self.options.executable_path)
         self._playwright: Playwright | None = acquire_playwright()
         self._closed = False
+        self._guard: CDPSession | None = None  # DevTools session that vets every request (domain rules)
+        self._gate: WebSocketGate | None = None  # the proxy that vets every WebSocket (domain rules)
         try:
             self._browser: Browser = launch_chromium(
                 self._playwright, self.executable_path, self.options.headless
@@ -137,8 +140,9 @@ class BrowserEnvironment(EnvironmentBase):
         self._context = self._browser.new_context(
             viewport={"width": w, "height": h},
             device_scale_factor=self.options.device_scale_factor,
-            # Service workers can fetch behind the route handler's back.
+            # With domain rules, service workers stay off (pages do not need them to work).
             service_workers="block" if self.policy.active else "allow",
+            proxy=self._guard_network(),
         )
         self._context.set_default_navigation_timeout(self.options.navigation_timeout_ms)
         self._context.add_init_script(WATCH_JS)
@@ -147,8 +151,6 @@ class BrowserEnvironment(EnvironmentBase):
         self._pages = []
         self._settler = None
         self._context.on("page", self._on_page)
-        if self.policy.active:
-            self._context.route("**/*", self._route)
         self._context.new_page()
         self._pointer = (0, 0)
         if self.options.start_url:
@@ -174,6 +176,9 @@ class BrowserEnvironment(EnvironmentBase):
         release_playwright()
         self._playwright = None
         self._closed = True
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
 
     @property
     def browser_version(self) -> str:
@@ -212,14 +217,19 @@ class BrowserEnvironment(EnvironmentBase):
             self.goto(url)
 
     def goto(self, url: str) -> Outcome:
-        """Load `url` in the active tab and wait for it to settle; Blocked when the policy forbids it."""
-        reason = self.policy.verdict(url)
+        """Load `url` in the active tab and wait for it to settle; Blocked when the policy forbids it
+        (`url` itself, or a redirect on the way)."""
+        reason = self.policy.verdict(url, navigation=True)
         if reason:
             return Blocked(rule="domain", reason=f"navigation to {url} is blocked: {reason}")
+        self._blocked.clear()
         try:
             self.page.goto(url, wait_until="load")
         except Exception as e:
             self._raise_if_closed(e)
+            if self._blocked:
+                hop, reason = self._blocked[0]
+                return Blocked(rule="domain", reason=f"navigation to {url} was blocked at {hop}: {reason}")
             return Failed(reason=f"could not load {url}: {_first_line(e).removesuffix(f' at {url}')}")
         return Executed(settle_ms=self.settle().ms)
 
@@ -393,18 +403,47 @@ class BrowserEnvironment(EnvironmentBase):
         """Wait for the active tab to settle (network, navigation, announced changes, still frames)."""
         return self._settler_for_page().wait()
 
-    def _route(self, route: Route) -> None:
-        request = route.request
-        reason = self.policy.verdict(request.url)
-        if reason is None:
-            route.continue_()
-            return
-        if request.is_navigation_request():
-            self._blocked.append((request.url, reason))
-            # "aborted" cancels the navigation quietly: the page stays instead of an error page.
-            route.abort("aborted")
-        else:
-            route.abort("blockedbyclient")
+    def _guard_network(self) -> ProxySettings | None:
+        """With domain rules, the browser's network is vetted at two points (set up once per browser):
+
+        - every request, each hop of a redirect chain included, pauses before it is sent until
+          `_on_request_paused` lets it go. The DevTools Fetch interception runs on the browser
+          target, so it sees what a context route does not: redirect hops (Chromium follows a 3xx
+          itself, and Playwright continues those hops without asking its route), workers, every
+          frame and tab, file: loads;
+        - every WebSocket opens through the gate (actions.domains.WebSocketGate), the proxy these
+          settings give the context; http:// and https:// bypass it.
+        None without domain rules: nothing is intercepted."""
+        if not self.policy.active:
+            return None
+        if self._gate is None:
+            self._gate = WebSocketGate(self.policy)
+        if self._guard is None:
+            self._guard = self._browser.new_browser_cdp_session()
+            self._guard.on("Fetch.requestPaused", self._on_request_paused)
+            self._guard.send("Fetch.enable", {"patterns": [{"urlPattern": "*", "requestStage": "Request"}]})
+        return {"server": self._gate.address, "bypass": "http://*,https://*"}
+
+    def _on_request_paused(self, event: dict[str, Any]) -> None:
+        """Send a paused request on, or fail it unsent when the policy forbids its URL."""
+        request = event["request"]
+        url = request["url"] + request.get("urlFragment", "")
+        navigation = event.get("resourceType") == "Document"
+        try:
+            reason = self.policy.verdict(url, navigation=navigation)
+        except Exception as e:  # never leave a request paused; refuse what cannot be checked
+            reason = f"the domain rules could not check it ({e})"
+        params: dict[str, Any] = {"requestId": event["requestId"]}
+        if reason is not None:
+            if navigation:
+                self._blocked.append((url, reason))
+            # "Aborted" cancels a navigation quietly: the page stays instead of an error page.
+            params["errorReason"] = "Aborted" if navigation else "BlockedByClient"
+        try:
+            assert self._guard is not None
+            self._guard.send("Fetch.continueRequest" if reason is None else "Fetch.failRequest", params)
+        except PlaywrightError:
+            pass  # the request was cancelled meanwhile, or the browser is closing
 
     def _raise_if_closed(self, error: Exception) -> None:
         text = str(error)

@@ -26,6 +26,7 @@ from actions.types import Frozen
 
 if TYPE_CHECKING:
     from actions.desktop import DesktopEnvironment
+    from actions.domains import DomainPolicy
 
 EnvironmentKind = Literal["desktop", "browser"]
 
@@ -58,15 +59,27 @@ class EnvironmentSettings(Frozen):
 WEB_SCHEMES = ("http", "https")
 
 
-def check_start_url(url: str) -> str:
-    """`url` when it can be a browser's start page; BadInput naming the fix otherwise."""
+def check_start_url(url: str, policy: DomainPolicy | None = None) -> str:
+    """`url` when it can be a browser's start page under `policy` (the browser's domain rules);
+    BadInput naming the fix otherwise. A page without a network host (file:, data:, about:) passes
+    only where the rules would let the browser load it (always without rules; with rules, about:blank
+    or a scheme they allow, e.g. 'file:'), and the host of a web address is read as the browser reads
+    it (2130706434 is 127.0.0.2), so the start page the rules refuse is refused here already."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url.strip())
-    if parts.scheme in WEB_SCHEMES and parts.hostname:
-        return url.strip()
-    if parts.scheme in ("file", "about", "data"):
-        return url.strip()
+    from actions.domains import split_url
+
+    text = url.strip()
+    parts = urlsplit(text)
+    if (parts.scheme in WEB_SCHEMES and parts.hostname) or parts.scheme in ("file", "about", "data"):
+        try:
+            split_url(text)
+        except ValueError as e:
+            raise BadInput(f"--url {url!r} is not a web address: {e}") from None
+        reason = policy.verdict(text, navigation=True) if policy is not None else None
+        if reason is not None:
+            raise BadInput(f"--url {url!r}: the start page is refused: {reason}")
+        return text
     hint = f" (did you mean http://{url.strip()} ?)" if "." in url or ":" in url or url == "localhost" else ""
     raise BadInput(f"--url {url!r} is not a web address: give it with http:// or https://{hint}")
 
@@ -77,8 +90,10 @@ def open_environment(settings: EnvironmentSettings) -> Iterator[Environment]:
     started for it). A desktop environment's `.display` names the X display it ended up on."""
     if settings.kind == "browser":
         from actions.browser import BrowserEnvironment, BrowserOptions
+        from actions.domains import DomainPolicy
 
-        url = check_start_url(settings.url) if settings.url else None
+        policy = DomainPolicy(allow=settings.allow_domains, deny=settings.deny_domains)
+        url = check_start_url(settings.url, policy) if settings.url else None
         options = BrowserOptions(
             start_url=url, headless=not settings.headed, viewport=settings.screen,
             device_scale_factor=settings.device_scale_factor, screenshot_frame=settings.screenshot_frame,

@@ -10,6 +10,7 @@ from typing import Any
 
 from actions.errors import QwenAgentError
 from tasks.eval.harness import EvalConfig, Progress, run_tasks
+from tasks.eval.lock import run_lock
 from tasks.eval.results import ResultsDir, TaskOutcome, safe_name, summarize
 from tasks.osworld.spec import Suite, TaskEntry
 from tasks.suites import VOCABULARY
@@ -26,8 +27,17 @@ def evaluate(
     suite: Suite, config: EvalConfig, progress: Progress, resume: bool = False, fresh: bool = False
 ) -> tuple[dict[str, Any], Path]:
     """Run the suite; returns (summary, results folder). Without resume/fresh, finished results for
-    this model are an error (nothing is overwritten by accident)."""
+    this model are an error (nothing is overwritten by accident). The results folder is locked for
+    the run: while another eval or its workers still write it, ResultsInUse (exit 2)."""
     results = ResultsDir(config.out / (config.run_name or safe_name(config.model)))
+    with run_lock(results.root):
+        results.repair()
+        return _evaluate(suite, config, progress, results, resume, fresh)
+
+
+def _evaluate(
+    suite: Suite, config: EvalConfig, progress: Progress, results: ResultsDir, resume: bool, fresh: bool
+) -> tuple[dict[str, Any], Path]:
     outcomes: dict[str, TaskOutcome] = {}
     for err in suite.errors:
         outcomes[f"{err.domain}/{err.task_id}"] = _not_run(None, err, "invalid")
@@ -38,7 +48,8 @@ def evaluate(
             outcomes[entry.key] = _not_run(entry, problem, "unsupported")
         else:
             runnable.append(entry)
-    finished = [e for e in runnable if results.is_done(e.domain, e.spec.id)]
+    scored = results.scored()  # a task is finished when it has its line in scores.jsonl
+    finished = [e for e in runnable if e.key in scored]
     if finished and not (resume or fresh):
         raise QwenAgentError(
             f"{results.root} already holds {len(finished)} finished task(s) of this suite: pass --resume "
@@ -46,12 +57,15 @@ def evaluate(
         )
     pending: list[TaskEntry] = []
     for entry in runnable:
-        loaded = results.load(entry.domain, entry.spec.id) if resume else None
+        line = scored.get(entry.key) if resume else None
+        loaded = results.load(entry.domain, entry.spec.id, line) if line is not None else None
         if loaded is not None:
             outcomes[entry.key] = loaded
             progress("skip", loaded)
         else:
             pending.append(entry)
+    if fresh:  # the old lines of what runs again go: a task keeps exactly one
+        results.forget({e.key for e in pending} | {k for k, o in outcomes.items() if o.score is None})
     for outcome in outcomes.values():
         if outcome.score is None:
             results.write(outcome)  # score.json of tasks that cannot run, beside the others

@@ -4,6 +4,11 @@ Per task: fresh folders, placeholders filled, sandbox apps reset, setup steps, t
 (agent.loop.run_episode) recording into results/<model>/<domain>/<id>/, postconfig, getters and
 metrics. Workers are separate processes, each with its own browser, sandbox server and Xvfb display,
 so a crash or a stuck browser never takes the run down; finished tasks are skipped on --resume.
+
+Workers die with the eval: each asks the kernel for SIGTERM when its parent dies (and checks the
+parent is alive, at start and every half second), and on SIGTERM stops its own browser, driver and
+X server before it exits (Chromium runs in a session of its own: no terminal signal reaches it). An
+outcome being recorded is finished first, so a score is never half written by our own hand.
 """
 
 from __future__ import annotations
@@ -11,23 +16,29 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import queue
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from pydantic import Field
 
 from actions.environment import Environment
 from actions.errors import QwenAgentError
+from actions.processes import set_parent_death_signal, stop_descendants
 from actions.types import Frozen
 from model.config import DEFAULT_MODEL, ModelConfig
 from model.qwen3vl import DEFAULT_GRID
 from tasks.environments import EnvironmentSettings, open_environment
+from tasks.eval.lock import hold_workers_lock
 from tasks.eval.results import ResultsDir, TaskOutcome, classify
 from tasks.osworld.context import TaskContext
 from tasks.osworld.errors import SetupFailed, Unsupported
@@ -255,8 +266,66 @@ def _protocol(settings_cls: Any, config: EvalConfig) -> Any:
     return settings_cls(grid=CoordinateGrid(size=config.grid))
 
 
-def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any, wid: int) -> None:
+ORPHANED_EXIT = 128 + signal.SIGTERM  # a worker ended by SIGTERM or by its parent's death
+
+
+class _Lifeline:
+    """Ties a worker process to the eval that started it: SIGTERM, or the parent's death, ends the
+    worker after its descendants (browser, driver, Xvfb, launched apps), and only between two
+    recorded outcomes."""
+
+    def __init__(self, parent_pid: int) -> None:
+        self.parent_pid = parent_pid
+        self._lock = threading.Lock()  # held while an outcome is being recorded
+        self._busy = False  # set (by the main thread) before it takes the lock
+        self._pending = False  # SIGTERM came while recording: end right after
+
+    def hold(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        set_parent_death_signal(signal.SIGTERM)  # Linux; the watch thread covers the rest
+        threading.Thread(target=self._watch, name="eval-lifeline", daemon=True).start()
+
+    def parent_alive(self) -> bool:
+        return os.getppid() == self.parent_pid  # an orphan is re-parented to init or a subreaper
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        """Around writing an outcome: an end asked for meanwhile waits until it is written."""
+        self._busy = True
+        try:
+            with self._lock:
+                yield
+        finally:
+            self._busy = False
+        if self._pending:
+            self.end()
+
+    def end(self) -> NoReturn:
+        stop_descendants(grace_s=1.0)
+        os._exit(ORPHANED_EXIT)
+
+    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
+        if self._busy:  # the handler runs in the main thread, which is recording: after it
+            self._pending = True
+            return
+        self.end()
+
+    def _watch(self) -> None:
+        while self.parent_alive():
+            time.sleep(0.5)
+        self._lock.acquire(timeout=10)  # an outcome being written is finished first
+        self.end()
+
+
+def _worker_main(
+    config: EvalConfig, results_root: Path, tasks: Any, done: Any, wid: int, parent_pid: int
+) -> None:
     """A worker process: take tasks until the None sentinel, report each outcome."""
+    lifeline = _Lifeline(parent_pid)
+    lifeline.hold()
+    hold_workers_lock(results_root)  # for our whole life: no other eval starts on this folder
+    if not lifeline.parent_alive():  # it died before we asked to be told
+        lifeline.end()
     worker = _Worker(config, ResultsDir(results_root))
     try:
         while True:
@@ -265,7 +334,8 @@ def _worker_main(config: EvalConfig, results_root: Path, tasks: Any, done: Any, 
                 return
             done.put(("start", entry.key, wid))
             outcome = worker.run(entry)
-            worker.results.write(outcome)
+            with lifeline.recording():
+                worker.results.write(outcome)
             done.put(("done", outcome, wid))
     finally:
         worker.close()
@@ -283,6 +353,16 @@ def _lost_task(entry: TaskEntry, results: ResultsDir, exitcode: int | None) -> T
         domain=entry.domain, task_id=entry.spec.id, status="error", score=0.0, reason=reason,
         category="error", infeasible=entry.spec.infeasible,
     )  # fmt: skip
+
+
+def _record_lost(entry: TaskEntry, results: ResultsDir, exitcode: int | None) -> TaskOutcome:
+    """Record a task whose worker died, unless the worker recorded it just before: one score each."""
+    recorded = results.load(entry.domain, entry.spec.id)
+    if recorded is not None:
+        return recorded
+    outcome = _lost_task(entry, results, exitcode)
+    results.write(outcome)
+    return outcome
 
 
 def run_tasks(
@@ -305,7 +385,7 @@ def run_tasks(
     by_key = {e.key: e for e in entries}
 
     def spawn(wid: int) -> Any:
-        proc = ctx.Process(target=_worker_main, args=(config, results.root, todo, done, wid))
+        proc = ctx.Process(target=_worker_main, args=(config, results.root, todo, done, wid, os.getpid()))
         proc.start()
         return proc
 
@@ -323,8 +403,7 @@ def run_tasks(
                     key = running.pop(wid, None)
                     if key is None or key in outcomes:
                         continue  # died outside a task (e.g. at start): its tasks go to the others
-                    outcome = _lost_task(by_key[key], results, proc.exitcode)
-                    results.write(outcome)
+                    outcome = _record_lost(by_key[key], results, proc.exitcode)
                     outcomes[key] = outcome
                     progress("done", outcome)
                     procs[wid] = spawn(wid)  # takes the dead worker's place (and its sentinel)
@@ -335,6 +414,8 @@ def run_tasks(
                 running[wid] = payload
             else:
                 running.pop(wid, None)
+                if payload.key in outcomes:
+                    continue  # already recorded as lost (cannot happen; never count a task twice)
                 outcomes[payload.key] = payload
             progress(kind, payload)
     finally:
@@ -344,8 +425,7 @@ def run_tasks(
                 p.terminate()
     for entry in entries:
         if entry.key not in outcomes:
-            outcome = _lost_task(entry, results, None)
-            results.write(outcome)
+            outcome = _record_lost(entry, results, None)
             outcomes[entry.key] = outcome
             progress("done", outcome)
     return [outcomes[e.key] for e in entries]

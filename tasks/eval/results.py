@@ -2,11 +2,16 @@
 
 results/<model>/<domain>/<id>/ holds the run folder (traj.jsonl, step_<n>.png, result.json,
 report.html from the agent's recorder) plus ours: score.json (the outcome) and result.txt (the score,
-written last: a task with result.txt is finished and is skipped on --resume).
+OSWorld's finished mark). What makes a task finished is its line in results/<model>/scores.jsonl,
+appended with one write after score.json: a task with a line is skipped on --resume, a task without
+one runs again, so a run killed at any instant scores each task exactly once. Readers ignore a torn
+last line. Folders and lines change only under the results folder's lock (tasks.eval.lock), and a
+task folder is never removed while the worker that prepared it is alive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,8 +23,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.errors import QwenAgentError
+from actions.processes import process_alive, process_start_time
 from actions.types import Blocked, Finish, Wait
 from agent.trajectory import RunResult
+
+SCORES = "scores.jsonl"
+
+
+def owner_file(folder: Path) -> Path:
+    """Beside a task folder (its own contents stay OSWorld's): "<pid> <start time>" of the process
+    that prepared it."""
+    return folder.with_name(f".{folder.name}.worker")
+
 
 TaskStatus = Literal["scored", "setup_failed", "error", "unsupported", "invalid"]
 FailureCategory = Literal[
@@ -91,6 +107,62 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+class FolderInUse(QwenAgentError):
+    """A task folder that a live process (another run's worker) is still writing."""
+
+
+def read_scores(path: Path) -> list[dict[str, Any]]:
+    """The lines of a scores.jsonl; a torn last line (no newline: its write was cut short) and any
+    line that is not a JSON object are skipped."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines: list[dict[str, Any]] = []
+    for raw in data.split(b"\n")[:-1]:  # what follows the last newline is torn or empty
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines
+
+
+def _append_line(path: Path, line: dict[str, Any]) -> None:
+    """One line, one os.write on an O_APPEND descriptor: appends of parallel workers never interleave."""
+    data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):  # a full disk: end the torn line so that the next one stays whole
+            os.write(fd, b"\n")
+            raise OSError(f"short write to {path} ({written} of {len(data)} bytes)")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _owner(folder: Path) -> int | None:
+    """The live process, other than us, that prepared `folder` for a task; None when there is none."""
+    try:
+        pid_text, started = owner_file(folder).read_text(encoding="utf-8").split()
+        pid = int(pid_text)
+        start_time = int(started) if started != "-" else None
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid() or not process_alive(pid, start_time):
+        return None
+    return pid
+
+
+def _remove(folder: Path) -> None:
+    """Move the folder aside at once (one rename), then delete it: the path is free immediately."""
+    trash = folder.with_name(f".{folder.name}.removed-{os.getpid()}-{time.monotonic_ns()}")
+    os.rename(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 class ResultsDir:
     """results/<model>/: per-task folders, scores.jsonl (append-only log), summary.json, report.html."""
 
@@ -98,42 +170,96 @@ class ResultsDir:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def scores_path(self) -> Path:
+        return self.root / SCORES
+
     def task_dir(self, domain: str, task_id: str) -> Path:
         return self.root / domain / task_id
 
-    def is_done(self, domain: str, task_id: str) -> bool:
-        return (self.task_dir(domain, task_id) / "result.txt").is_file()
+    def scored(self) -> dict[str, dict[str, Any]]:
+        """Finished tasks: key -> its score line (the last one, should a task have several)."""
+        return {
+            str(line["task"]): line
+            for line in read_scores(self.scores_path)
+            if isinstance(line.get("task"), str) and isinstance(line.get("score"), int | float)
+        }
 
-    def load(self, domain: str, task_id: str) -> TaskOutcome | None:
-        path = self.task_dir(domain, task_id) / "score.json"
-        if not self.is_done(domain, task_id) or not path.is_file():
+    def is_done(self, domain: str, task_id: str) -> bool:
+        return f"{domain}/{task_id}" in self.scored()
+
+    def load(self, domain: str, task_id: str, line: dict[str, Any] | None = None) -> TaskOutcome | None:
+        """A finished task's outcome (None when it has no score line). score.json is written before
+        the line; should it be gone, the line stands in for it. A result.txt that a kill prevented
+        is written here."""
+        line = line if line is not None else self.scored().get(f"{domain}/{task_id}")
+        if line is None:
             return None
+        folder = self.task_dir(domain, task_id)
         try:
-            return TaskOutcome.model_validate_json(path.read_text(encoding="utf-8"))
-        except ValueError:
-            return None
+            outcome = TaskOutcome.model_validate_json((folder / "score.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            outcome = TaskOutcome(
+                domain=domain, task_id=task_id, status=line.get("status", "scored"), score=line["score"],
+                reason="(score.json is missing; the score is scores.jsonl's)",
+            )  # fmt: skip
+        if outcome.score is not None and not (folder / "result.txt").is_file() and folder.is_dir():
+            _write_atomic(folder / "result.txt", f"{outcome.score}\n")
+        return outcome
+
+    def repair(self) -> None:
+        """Cut a torn last line off scores.jsonl, so that the next append starts a line of its own.
+        Only while holding the folder's lock, with no worker running."""
+        with contextlib.suppress(FileNotFoundError), self.scores_path.open("r+b") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def forget(self, keys: set[str]) -> None:
+        """Drop these tasks' lines (--fresh runs them again). Only while holding the folder's lock,
+        with no worker running."""
+        lines = read_scores(self.scores_path)
+        kept = [x for x in lines if x.get("task") not in keys]
+        if len(kept) != len(lines):
+            _write_atomic(self.scores_path, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in kept))
 
     def prepare(self, domain: str, task_id: str) -> Path:
-        """An empty folder for a task about to run (a crashed half-run is removed)."""
+        """An empty folder for a task about to run, marked as ours. A half-run left by a dead process
+        is removed; one whose process is alive raises FolderInUse (never removed under it)."""
         folder = self.task_dir(domain, task_id)
+        owner = _owner(folder)
+        if owner is not None:
+            raise FolderInUse(f"{folder} is still being written by process {owner}; not removing it")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        started = process_start_time(pid)
+        _write_atomic(owner_file(folder), f"{pid} {'-' if started is None else started}\n")
         if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+            _remove(folder)
+        folder.mkdir()
         return folder
 
     def write(self, outcome: TaskOutcome) -> None:
-        """score.json, then result.txt (the finished mark), then one line in scores.jsonl."""
+        """score.json, then one line in scores.jsonl (the task is finished from then on), then
+        result.txt (OSWorld's mark); the folder's owner mark goes. Raises FolderInUse when another
+        live process owns the folder."""
         folder = self.task_dir(outcome.domain, outcome.task_id)
         folder.mkdir(parents=True, exist_ok=True)
+        owner = _owner(folder)
+        if owner is not None:
+            raise FolderInUse(f"{folder} is still being written by process {owner}; not writing its score")
         _write_atomic(folder / "score.json", outcome.model_dump_json(indent=2))
-        if outcome.score is None:
-            return  # not run (unsupported, invalid): nothing scored, nothing to skip on resume
+        if outcome.score is not None:  # else not run (unsupported, invalid): nothing to skip on resume
+            self._commit(outcome, folder)
+        owner_file(folder).unlink(missing_ok=True)  # finished: nobody writes it any more
+
+    def _commit(self, outcome: TaskOutcome, folder: Path) -> None:
+        line = {
+            "task": outcome.key, "domain": outcome.domain, "task_id": outcome.task_id,
+            "status": outcome.status, "score": outcome.score, "time": time.time(), "pid": os.getpid(),
+        }  # fmt: skip
+        _append_line(self.scores_path, line)
         _write_atomic(folder / "result.txt", f"{outcome.score}\n")
-        line = {"task": outcome.key, "status": outcome.status, "score": outcome.score, "time": time.time()}
-        with (self.root / "scores.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def _longest_repeat(run: RunResult) -> int:
