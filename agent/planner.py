@@ -15,13 +15,13 @@ from agent.trajectory import Step, Timing
 from model.backend import ModelBackend
 from model.qwen3vl import PixelBudget
 
-_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(.+?)\s*$")
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+(\S.*)$")  # greedy then strip: linear on long whitespace
 MAX_ITEMS = 10
 
 
 def parse_plan(text: str) -> tuple[str, ...]:
     """Numbered or bulleted lines of a reply, in order (at most 10); () when there are none."""
-    items = [m.group(1) for line in text.splitlines() if (m := _ITEM.match(line))]
+    items = [m.group(1).strip() for line in text.splitlines() if (m := _ITEM.match(line))]
     return tuple(items[:MAX_ITEMS])
 
 

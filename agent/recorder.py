@@ -4,7 +4,9 @@ decided on, as the model saw it), result.json and report.html (the action drawn 
 agent.run_folder reads it back.
 
 Every line is flushed when its step ends, so a crash or Ctrl+C keeps every finished step. Known
-secret values are redacted from every text written (the model only ever sees placeholders).
+secret values are redacted from every text written (the model only ever sees placeholders). Text
+that UTF-8 cannot carry (a lone surrogate, from a model or an undecodable argument) is written as its
+escape (`\udc80`): inside JSON strings that is the same value, so nothing is lost and no write fails.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from agent.report import write_report
 from agent.trajectory import RunResult, Step
 
 FINAL_SCREEN = "final.png"  # the screen as the run left it, after its last action
+
+
+def utf8_safe(text: str) -> str:
+    """`text` with any lone surrogate written as its escape (`\\udc80`): safe to write as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def osworld_line(step: Step) -> dict[str, Any]:
@@ -66,7 +73,7 @@ class Recorder(ObserverBase):
         self.instruction = ""
         self.started = time.time()
         path.mkdir(parents=True, exist_ok=True)
-        self._traj = (path / "traj.jsonl").open("w", encoding="utf-8")
+        self._traj = (path / "traj.jsonl").open("w", encoding="utf-8", errors="backslashreplace")
 
     def _learn_secrets(self, step: Step) -> None:
         if isinstance(step.action, TypeText):
@@ -78,12 +85,17 @@ class Recorder(ObserverBase):
         options = self.options.model_dump(mode="json") if self.options else None
         meta = {"instruction": instruction, "about": self.about, "options": options}
         text = json.dumps(meta, ensure_ascii=False, indent=2)
-        (self.path / "run.json").write_text(self.redact(text) + "\n", encoding="utf-8")
+        (self.path / "run.json").write_text(
+            self.redact(text) + "\n", encoding="utf-8", errors="backslashreplace"
+        )
         self._report(None)
 
     def on_step(self, step: Step, observation: Observation | None) -> None:
         self._learn_secrets(step)
-        self.steps.append(step)
+        # The report escapes the parse error without redacting it: make it safe here.
+        self.steps.append(
+            step if step.error is None else step.model_copy(update={"error": utf8_safe(step.error)})
+        )
         if observation is not None and step.screenshot and step.kind in ("action", "parse_error"):
             # Lossless and unmarked, so a resumed run shows the model exactly what it saw; PNG level 1
             # is 2-3x faster to encode than the default, a little larger on disk.
@@ -109,10 +121,17 @@ class Recorder(ObserverBase):
         if self.options is not None:
             data["options"] = self.options.model_dump(mode="json")
         text = json.dumps(data, ensure_ascii=False, indent=2)
-        (self.path / "result.json").write_text(self.redact(text) + "\n", encoding="utf-8")
+        (self.path / "result.json").write_text(
+            self.redact(text) + "\n", encoding="utf-8", errors="backslashreplace"
+        )
         self._report(result)
 
     def _report(self, result: RunResult | None) -> None:
+        # The report passes every text of the run through `redact` (but the parse error, made safe
+        # in on_step): the redactor given also makes them UTF-8 safe.
         write_report(
-            self.path, self.instruction, self.steps, result, self.redact, self.about, self.final_screen
+            self.path, self.instruction, self.steps, result, self._safe, self.about, self.final_screen
         )
+
+    def _safe(self, text: str) -> str:
+        return utf8_safe(self.redact(text))

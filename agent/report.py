@@ -17,7 +17,9 @@ from actions.types import describe_action
 from agent.drawing import action_overlay
 from agent.trajectory import RunResult, Step
 
-_ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:.*$", re.IGNORECASE | re.MULTILINE)  # shown as Action
+# The model's Action line (shown as the Action). [^\S\n]* not \s*: \s* spans lines, which makes a
+# flood of blank lines quadratic.
+_ACTION_LINE = re.compile(r"^[^\S\n]*\**Action\**[^\S\n]*:.*$", re.IGNORECASE | re.MULTILINE)
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}

@@ -115,7 +115,7 @@ def _reply_text(message: _Message) -> str:
 def _server_message(resp: httpx.Response) -> str:
     try:
         body = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's recursion limit
         return resp.text.strip()[:300] or resp.reason_phrase
     if isinstance(body, dict):
         err = body.get("error", body)
@@ -229,7 +229,7 @@ class OpenAIBackend:
         try:
             completion = _Completion.model_validate(resp.json())
             choice = completion.choices[0]
-        except (ValueError, ValidationError, IndexError) as e:
+        except (ValueError, ValidationError, IndexError, RecursionError) as e:
             raise ModelError(
                 f"{self.url} did not answer in the chat-completions format: {resp.text[:200]!r}"
             ) from e

@@ -30,7 +30,7 @@ from actions.types import (
 )
 from model.qwen3vl.constants import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOL_NAME
 from model.qwen3vl.grid import CoordinateGrid, to_model
-from model.qwen3vl.parse import CLICK_ACTIONS
+from model.qwen3vl.parse import CLICK_ACTIONS, MAX_TYPED_CHARS, decode_object
 
 CallStyle = Literal["json", "xml"]
 
@@ -38,7 +38,8 @@ _CLICK_NAMES = {spec: name for name, spec in CLICK_ACTIONS.items()}
 # Text the parser looks for before it reads any JSON: inside a call's strings these would cut the
 # reply short, so "<" is then written as the JSON escape \u003c (same value, invisible to the parser).
 _TAG_LIKE = re.compile(r"<\s*/?\s*(tool_call|think|function|parameter)", re.IGNORECASE)
-_ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:", re.IGNORECASE | re.MULTILINE)
+_ACTION_LINE = re.compile(r"^[^\S\n]*\**Action\**\s*:", re.IGNORECASE | re.MULTILINE)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _point(
@@ -48,6 +49,15 @@ def _point(
         raise ValueError("a pointer action needs the screen geometry its pixels are in")
     gx, gy = to_model(x, y, screen, grid, image_size)
     return [gx, gy]
+
+
+def _text(text: str, limit: int | None = None) -> str:
+    # What the parser refuses, the codec does not write: lone surrogates, overlong typed text.
+    if _SURROGATE.search(text):
+        raise ValueError(f"a reply cannot carry a lone surrogate: {text[:40]!r}")
+    if limit is not None and len(text) > limit:
+        raise ValueError(f"one `type` action types at most {limit:,} characters, not {len(text):,}")
+    return text
 
 
 def _number(value: float) -> int | float:
@@ -94,16 +104,16 @@ def action_arguments(
             axes += [("hscroll", dx)] if dx else []
             return [{"action": name, **where, "pixels": amount} for name, amount in axes]
         case TypeText(text=text):
-            return [{"action": "type", "text": text}]
+            return [{"action": "type", "text": _text(text, MAX_TYPED_CHARS)}]
         case Hotkey(keys=keys):
             return [{"action": "key", "keys": list(keys)}]
         case Wait(seconds=seconds):
             return [{"action": "wait", "time": _number(seconds)}]
         case Finish(status="success", answer=answer) if answer is not None:
-            return [{"action": "answer", "text": answer}]
+            return [{"action": "answer", "text": _text(answer)}]
         case Finish(status="failure", answer=answer) if answer:
             # The parser merges `answer` + `terminate` into one Finish carrying the answer.
-            return [{"action": "answer", "text": answer}, {"action": "terminate", "status": "failure"}]
+            return [{"action": "answer", "text": _text(answer)}, {"action": "terminate", "status": "failure"}]
         case Finish(status=status):
             return [{"action": "terminate", "status": status}]
     raise AssertionError(action)  # pragma: no cover
@@ -146,7 +156,7 @@ def format_calls(
     if summary is not None and ("\n" in summary or not summary.strip()):
         raise ValueError(f"the Action line must be one non-empty line, got {summary!r}")
     for text in (thought or "", summary or ""):
-        if _TAG_LIKE.search(text):
+        if _TAG_LIKE.search(_text(text)):
             raise ValueError(f"free text of a reply cannot hold tool-call or think tags: {text!r}")
     if thought and summary is not None and _ACTION_LINE.search(thought):
         raise ValueError("the thought already has an `Action:` line; pass it as the summary")
@@ -193,11 +203,9 @@ def restore_stop(text: str) -> str:
     if body.startswith("<function="):
         complete = body.endswith("</function>")
     else:
-        try:
-            _, end = json.JSONDecoder().raw_decode(body)
-        except json.JSONDecodeError:
-            return text
-        complete = end == len(body)
+        # Within the parser's limits (nesting, numbers, time): a call it could not read stays open.
+        decoded = decode_object(body)
+        complete = decoded is not None and decoded[1] == len(body)
     if not complete:
         return text
     return text + ("" if text.endswith("\n") else "\n") + TOOL_CALL_CLOSE

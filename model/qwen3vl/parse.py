@@ -8,12 +8,21 @@ anything else is a ParseError carrying the raw text and a reason, which the agen
 
 Frames: the call's coordinates are on the model's grid (`CoordinateGrid`); the Decision's actions
 are in logical screen pixels of `screen`. `codec.format_reply` is the exact inverse.
+
+Hostile replies: whatever a model (or anything posing as one) writes, the parser answers with a
+Decision or a ParseError, in time linear in the reply. Replies are bounded in size (MAX_REPLY_CHARS),
+JSON in nesting (MAX_DEPTH) and number size (MAX_INT_DIGITS, finite floats only; NaN and Infinity are
+refused), typed text in length (MAX_TYPED_CHARS); lone surrogates (text no file or keyboard can
+carry) are refused wherever they occur. JSON is bracket-matched by a linear scan before the decoder
+sees it, so the decoder never recurses deeply nor restarts at every `{` of a long reply.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,21 +46,66 @@ from model.qwen3vl.constants import THINK_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN
 from model.qwen3vl.grid import CoordinateGrid, to_screen
 from model.types import ToolCall
 
+# ----- limits: what no real reply comes near, so that no reply can exhaust time, stack or memory -----
+# Qwen3-VL's whole context is 256K tokens, about a million characters of text: a longer reply is
+# a runaway generation (or not a model at all). Refused before any other work.
+MAX_REPLY_CHARS = 1 << 20
+# A call nests 3 deep ({"arguments": {"coordinate": [x, y]}}); deeper JSON is not read at all.
+MAX_DEPTH = 16
+# Integers beyond 10**20 mean nothing to any argument; refusing the digits early also keeps Python's
+# 4,300-digit int conversion limit (a ValueError of its own) out of reach.
+MAX_INT_DIGITS = 20
+# Any number an argument holds: coordinates are thousands at most, scroll notches 100, waits 60 s.
+MAX_MAGNITUDE = 1e9
+# One `type` action: a long paragraph fits many times over; more is a model repeating itself, and
+# would take minutes to type and overflow what screens and reports can draw.
+MAX_TYPED_CHARS = 10_000
+# A ParseError's reason goes back to the model and onto the terminal: quoted values are shortened.
+MAX_REASON_CHARS = 500
+
 _TOOL_CALL_OPEN = re.compile(re.escape(TOOL_CALL_OPEN), re.IGNORECASE)
 # The XML form: <function=NAME> then <parameter=KEY>VALUE</parameter>... then </function>. A value
-# ends at its closing tag or, when a truncated reply lacks it, where the next tag begins.
-_FUNCTION_OPEN = re.compile(r"<function=([^>\n]*)>", re.IGNORECASE)
+# ends at its closing tag or, when a truncated reply lacks it, where the next tag begins. A name
+# stops at the next "<", so a run of unclosed tags is read in linear time.
+_FUNCTION_OPEN = re.compile(r"<function=([^<>\n]*)>", re.IGNORECASE)
 _FUNCTION_END = re.compile(
     "|".join(re.escape(t) for t in ("</function>", TOOL_CALL_CLOSE, TOOL_CALL_OPEN)), re.IGNORECASE
 )
 _PARAMETER = re.compile(
-    r"<parameter=([^>\n]*)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.IGNORECASE | re.DOTALL
+    r"<parameter=([^<>\n]*)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.IGNORECASE | re.DOTALL
 )
 # Parameters the tool schema types as strings: kept as written, never JSON-decoded (a `type` of
 # "42" must stay text). Everything else is JSON when it parses as JSON (Qwen's template writes
 # lists and numbers with tojson), else the raw string, which the converter then explains.
 _STRING_PARAMETERS = frozenset({"action", "text", "status"})
-_ACTION_LINE = re.compile(r"^\s*\**Action\**\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+# Leading blanks of the line only: `^\s*` would run across blank lines from every line start
+# (quadratic, and worse, in a reply of blank lines).
+_ACTION_LINE = re.compile(r"^[^\S\n]*\**Action\**\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SPACE = re.compile(r"\s*+")
+# A call is an object with keys: "{", a string, ":". Anything else ("{{", "{}") is never one.
+_OBJECT_START = re.compile(r'\{\s*+"(?:[^"\\]++|\\.)*+"\s*+:')
+# What a bracket scan reads, with what must follow each part (anything else ends it: not JSON).
+_TOKEN = re.compile(
+    r'(\{\s*+(?:"(?:[^"\\]++|\\.)*+"\s*+:|(?=\})))'  # "{" with its first key (or of "{}")
+    r'|("(?:[^"\\]++|\\.)*+"(?=\s*+[:,}\]]))'  # a string
+    r"|(\[++)"  # a run of "["
+    r"|(\]++|\})"  # a run of "]", or "}"
+    r'|(["{])',  # a string that never ends, a "{" without a key: not JSON
+    re.DOTALL,
+)
+_OPEN_OBJECT, _STRING, _OPEN_ARRAYS, _CLOSE = 1, 2, 3, 4
+# A key that makes an object a call (or bare arguments): only objects holding one are decoded.
+_CALL_KEY = re.compile(r'"(?:name|action)"\s*+:')
+_CLOSER = {"{": "}", "[": "]"}
+# Bracket scans of one reply together look at no more than this many characters per character of
+# the reply (a rescan happens only where scans start inside each other's strings).
+_SCAN_BUDGET_PER_CHAR = 8
+_MAX_KEYS = 6  # actions.types.Hotkey holds at most six keys
+_MAX_KEY_CHARS = 40  # longer than any key name or alias
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlong = 3, 60, 60, 40
+_SHOW.maxlist = _SHOW.maxtuple = _SHOW.maxdict = _SHOW.maxset = 6
 # Click action name -> (button, count); codec.format_reply writes clicks with this same table.
 CLICK_ACTIONS = {
     "left_click": ("left", 1),
@@ -80,6 +134,8 @@ class ParseError(ValueError):
     """The reply holds no valid `computer_use` call. A model mistake: fed back, never a crash."""
 
     def __init__(self, raw: str, reason: str) -> None:
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[: MAX_REASON_CHARS - 1] + "…"
         self.raw = raw
         self.reason = reason
         super().__init__(reason)
@@ -100,17 +156,189 @@ class Decision(BaseModel):
         return self.actions[0]
 
 
-def _decode_object(text: str, start: int) -> tuple[Any, int] | None:
-    """JSON object starting at or after `start` (whitespace skipped), with its end; None if invalid."""
-    i = start
-    while i < len(text) and text[i].isspace():
-        i += 1
-    if i >= len(text) or text[i] != "{":
-        return None
+def _show(value: Any) -> str:
+    """A model's value quoted in a reason: repr, shortened (depth, length), never raising."""
     try:
-        return json.JSONDecoder().raw_decode(text, i)
-    except json.JSONDecodeError:
+        return _SHOW.repr(value)
+    except (ValueError, RecursionError):  # an int past Python's digit limit, say
+        return f"<a {type(value).__name__}>"
+
+
+def _surrogate(raw: str, text: str, what: str) -> None:
+    """ParseError when `text` holds a lone surrogate: no UTF-8 file, terminal or keyboard takes it."""
+    m = _SURROGATE.search(text)
+    if m is not None:
+        code = f"\\u{ord(m.group()):04x}"
+        raise ParseError(raw, f"{what} holds a lone surrogate ({code}), which is not text")
+
+
+def _skip_space(text: str, i: int) -> int:
+    m = _SPACE.match(text, i)
+    return m.end() if m else i
+
+
+class _NotJson(ValueError):
+    """Text the parser does not read as JSON; the message says why."""
+
+
+def _json_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise _NotJson(f"an integer of {len(digits.lstrip('-')):,} digits is too large")
+    return int(digits)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {_show(text)} is too large")
+    return value
+
+
+def _json_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a number")
+
+
+_DECODER = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant)
+
+
+class _Brackets:
+    """Where the JSON objects of one text close and how deeply they nest, found in linear time and
+    without recursion, remembered for every "{" a scan passes (a later candidate is answered at once).
+
+    Only strings and brackets are read, with what must follow them (a key or "}" after "{"; ":",
+    ",", "}" or "]" after a string); the decoder checks the rest afterwards. A scan keeps about the
+    innermost 2 * (MAX_DEPTH + 1) open brackets: those below are too deep to decode however they
+    end, and a run of "[" or "]" is one step. All scans of one text together read at most a budget
+    proportional to its length (only scans that start inside each other's strings read a stretch
+    twice; past the budget nothing more is found, which only hostile text reaches).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        # "{" -> (end, depth), end -1 when too deep to matter; None: the object never closes.
+        self.spans: dict[int, tuple[int, int] | None] = {}
+        self.budget = _SCAN_BUDGET_PER_CHAR * len(text) + 10_000
+
+    def span(self, start: int, deepest: int | None = None) -> tuple[int, int] | None:
+        """(end, depth) of the object or array opening at `start`; None when it never closes or the
+        budget is spent. With `deepest`, the scan stops as soon as it is deeper: (-1, depth)."""
+        if start in self.spans:
+            return self.spans[start]
+        text, spans = self.text, self.spans
+        window = MAX_DEPTH + 1
+        limit = 2 * window if deepest is None else deepest
+        stack: list[list[int]] = []  # the innermost open brackets: [position, depth of deepest child]
+        dropped = 0  # open brackets below the stack, all too deep
+        pos = start
+        for m in _TOKEN.finditer(text, start):
+            i, end = m.span()
+            self.budget -= end - pos
+            pos = end
+            if self.budget < 0:
+                return None  # nothing learnt about the brackets still open
+            kind = m.lastindex
+            if kind == _STRING:
+                continue
+            if kind == _OPEN_OBJECT:
+                stack.append([i, 0])
+            elif kind == _OPEN_ARRAYS:  # only the innermost of a run can be within the limit
+                stack.extend([p, 0] for p in range(max(i, end - limit - 1), end))
+                dropped += max(end - i - limit - 1, 0)
+            elif kind == _CLOSE:
+                k = i
+                while k < end:
+                    if not stack:  # closing brackets below the stack
+                        n = min(end - k, dropped)
+                        dropped, k = dropped - n, k + n
+                        if not dropped:
+                            return self._closed(start, (k, limit))
+                        continue
+                    opened, inner = stack.pop()
+                    if _CLOSER[text[opened]] != text[k]:
+                        self._fail(stack)
+                        return None
+                    k += 1
+                    inner += 1
+                    if text[opened] == "{":
+                        spans[opened] = (k, inner)
+                    if stack:
+                        if stack[-1][1] < inner:
+                            stack[-1][1] = inner
+                    elif not dropped:
+                        return self._closed(start, (k, inner))
+                continue
+            else:
+                break  # not JSON: a string that never ends or is followed by what cannot follow it
+            if len(stack) > limit:
+                if deepest is not None:
+                    return -1, len(stack)
+                extra = len(stack) - window  # each has window brackets inside it at least
+                for p, _ in stack[:extra]:
+                    if text[p] == "{":
+                        spans[p] = (-1, window)
+                del stack[:extra]
+                dropped += extra
+        self._fail(stack)
         return None
+
+    def _closed(self, start: int, span: tuple[int, int]) -> tuple[int, int]:
+        if self.text[start] == "{":
+            self.spans[start] = span
+        return span
+
+    def _fail(self, stack: list[list[int]]) -> None:
+        """The open brackets all fail where the scan failed (JSON is context-free)."""
+        for p, _ in stack:
+            if self.text[p] == "{":
+                self.spans[p] = None
+
+
+def _decode_at(brackets: _Brackets, start: int, deepest: int | None) -> tuple[Any, int]:
+    """The JSON object or array opening at `start` and its end; raises _NotJson."""
+    span = brackets.span(start, deepest)
+    if span is None:
+        raise _NotJson("it is not complete JSON")
+    end, depth = span
+    if depth > MAX_DEPTH:
+        raise _NotJson(f"it nests deeper than {MAX_DEPTH} levels")
+    try:
+        return _DECODER.decode(brackets.text[start:end]), end
+    except json.JSONDecodeError as e:
+        raise _NotJson(e.msg) from None
+
+
+def _decode_object(
+    brackets: _Brackets, start: int, deepest: int | None = MAX_DEPTH
+) -> tuple[Any, int] | None:
+    """The JSON object at or after `start` (whitespace skipped) and its end; None when no object with
+    keys starts there; raises _NotJson when one starts but cannot be read within the limits."""
+    i = _skip_space(brackets.text, start)
+    if _OBJECT_START.match(brackets.text, i) is None:
+        return None
+    return _decode_at(brackets, i, deepest)
+
+
+def decode_object(text: str, start: int = 0) -> tuple[Any, int] | None:
+    """The JSON object at or after `start` (whitespace skipped) and where it ends, read within the
+    parser's limits; None when there is none or it cannot be read. (codec.restore_stop uses it.)"""
+    try:
+        return _decode_object(_Brackets(text), start)
+    except _NotJson:
+        return None
+
+
+def _loads(text: str) -> Any:
+    """`text` as one JSON value, within the limits (depth, numbers); raises _NotJson."""
+    i = _skip_space(text, 0)
+    if text.startswith(("{", "["), i):
+        value, end = _decode_at(_Brackets(text), i, MAX_DEPTH)
+        if text[end:].strip():
+            raise _NotJson("extra data after the JSON value")
+        return value
+    try:  # a scalar (anything after it is extra data): the decoder does not nest
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as e:
+        raise _NotJson(e.msg) from None
 
 
 def strip_thinking(text: str) -> str:
@@ -129,16 +357,14 @@ def _xml_value(name: str, text: str) -> Any:
     if name in _STRING_PARAMETERS:
         return value if name == "text" else value.strip()
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
+        return _loads(value)
+    except _NotJson:
         return value.strip()
 
 
 def _decode_function(text: str, start: int) -> tuple[dict[str, Any], int] | None:
     """An XML-form call `<function=NAME>...` at or after `start` (whitespace skipped), with its end."""
-    i = start
-    while i < len(text) and text[i].isspace():
-        i += 1
+    i = _skip_space(text, start)
     head = _FUNCTION_OPEN.match(text, i)
     if head is None:
         return None
@@ -153,13 +379,19 @@ def _decode_function(text: str, start: int) -> tuple[dict[str, Any], int] | None
 
 def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
     """Call objects in `body` and where the first starts (for the thought text)."""
+    brackets = _Brackets(body)
     opens = list(_TOOL_CALL_OPEN.finditer(body))
     if opens:
         calls, end = [], 0
         for m in opens:
             if m.start() < end:
                 continue  # the tag is inside the previous call (a typed text that mentions it)
-            decoded = _decode_object(body, m.end()) or _decode_function(body, m.end())
+            try:
+                decoded = _decode_object(brackets, m.end()) or _decode_function(body, m.end())
+            except _NotJson as e:
+                raise ParseError(
+                    raw, f"the <tool_call> block does not hold a complete JSON object: {e}"
+                ) from e
             if decoded is None:
                 raise ParseError(
                     raw, "the <tool_call> block does not hold a complete JSON object (nor a <function=...>)"
@@ -176,16 +408,35 @@ def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
                 calls.append(decoded[0])
                 end = decoded[1]
         return calls, heads[0].start()
-    # Fallback: bare JSON objects that look like a call (or like bare arguments).
-    for m in re.finditer(r"\{", body):
-        decoded = _decode_object(body, m.start())
-        if decoded and isinstance(decoded[0], dict) and ("name" in decoded[0] or "action" in decoded[0]):
-            calls, end, pos = [decoded[0]], decoded[1], m.start()
-            while (nxt := _decode_object(body, end)) is not None:
+    # Fallback: bare JSON objects that look like a call (or like bare arguments). Any "{" may start
+    # one (a call may sit inside another object), so the brackets are matched once for all of them,
+    # and only objects within the limits that hold a call's key are decoded.
+    unreadable = ""
+    for m in _OBJECT_START.finditer(body):
+        start = m.start()
+        span = brackets.spans[start] if start in brackets.spans else brackets.span(start)
+        if span is None or span[1] > MAX_DEPTH or _CALL_KEY.search(body, start, span[0]) is None:
+            continue
+        try:
+            obj = _DECODER.decode(body[start : span[0]])
+        except ValueError as e:
+            unreadable = unreadable or (e.msg if isinstance(e, json.JSONDecodeError) else str(e))
+            continue
+        if isinstance(obj, dict) and ("name" in obj or "action" in obj):
+            calls, end = [obj], span[0]
+            while (nxt := _next_object(brackets, end)) is not None:
                 calls.append(nxt[0])
                 end = nxt[1]
-            return calls, pos
-    raise ParseError(raw, "no <tool_call> block and no JSON function call found in the reply")
+            return calls, start
+    why = f" (a JSON object there cannot be read: {unreadable})" if unreadable else ""
+    raise ParseError(raw, f"no <tool_call> block and no JSON function call found in the reply{why}")
+
+
+def _next_object(brackets: _Brackets, start: int) -> tuple[Any, int] | None:
+    try:
+        return _decode_object(brackets, start, deepest=None)
+    except _NotJson:
+        return None
 
 
 def _arguments(raw: str, call: Any) -> dict[str, Any]:
@@ -195,13 +446,13 @@ def _arguments(raw: str, call: Any) -> dict[str, Any]:
         return call  # bare arguments without the wrapper
     name = call.get("name")
     if name != TOOL_NAME:
-        raise ParseError(raw, f"unknown function {name!r}; the only tool is {TOOL_NAME!r}")
+        raise ParseError(raw, f"unknown function {_show(name)}; the only tool is {TOOL_NAME!r}")
     args = call.get("arguments", call.get("parameters"))
     if isinstance(args, str):
         try:
-            args = json.loads(args)
-        except json.JSONDecodeError as e:
-            raise ParseError(raw, f"`arguments` is a string that is not valid JSON ({e.msg})") from e
+            args = _loads(args)
+        except _NotJson as e:
+            raise ParseError(raw, f"`arguments` is a string that is not valid JSON ({e})") from e
     if not isinstance(args, dict):
         raise ParseError(raw, "`arguments` must be a JSON object")
     return args
@@ -209,8 +460,19 @@ def _arguments(raw: str, call: Any) -> dict[str, Any]:
 
 def _number(raw: str, value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParseError(raw, f"{what} must be a number, got {value!r}")
+        raise ParseError(raw, f"{what} must be a number, got {_show(value)}")
+    # Tool calls a server decoded may still hold NaN, Infinity or a huge int: none reach float().
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_MAGNITUDE:
+        raise ParseError(raw, f"{what} must be a finite number within ±{MAX_MAGNITUDE:g}, got {_show(value)}")
     return float(value)
+
+
+def _typed_text(raw: str, value: str, what: str, limit: int | None) -> str:
+    """A `text` argument that can be typed or stored: no lone surrogate, at most `limit` characters."""
+    _surrogate(raw, value, what)
+    if limit is not None and len(value) > limit:
+        raise ParseError(raw, f"{what} is {len(value):,} characters long; one action takes at most {limit:,}")
+    return value
 
 
 class _Converter:
@@ -230,7 +492,7 @@ class _Converter:
         if value is None:
             raise ParseError(self.raw, f"`{args.get('action')}` needs `{key}` [x, y]")
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ParseError(self.raw, f"`{key}` must be a list [x, y], got {value!r}")
+            raise ParseError(self.raw, f"`{key}` must be a list [x, y], got {_show(value)}")
         x, y = (_number(self.raw, v, f"`{key}`") for v in value)
         ex, ey = self.grid.extent(self.image_size or (self.grid.size, self.grid.size))
         if not (0 <= x <= ex and 0 <= y <= ey):
@@ -247,15 +509,19 @@ class _Converter:
         if isinstance(keys, str):
             keys = [keys]
         if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
-            raise ParseError(self.raw, f"`key` needs `keys` as a list of key names, got {keys!r}")
+            raise ParseError(self.raw, f"`key` needs `keys` as a list of key names, got {_show(keys)}")
         names: list[str] = []
         for k in keys:
+            if len(k) > _MAX_KEY_CHARS:
+                raise ParseError(self.raw, f"{_show(k)} is not a key name")
             # Models sometimes write one chord as "ctrl+c"; split it unless "+" itself is meant.
             parts = k.split("+") if "+" in k.strip("+") else [k]
             try:
                 names += [canonical_key(p.strip() or "+") for p in parts]
             except UnknownKeyError as e:
                 raise ParseError(self.raw, str(e)) from e
+            if len(names) > _MAX_KEYS:
+                raise ParseError(self.raw, f"`keys` presses more than {_MAX_KEYS} keys at once")
         return tuple(names)
 
     def convert(self, args: dict[str, Any]) -> Action:
@@ -264,7 +530,7 @@ class _Converter:
             raise ParseError(self.raw, "`arguments` has no `action` string")
         if action not in KNOWN_ACTIONS:
             raise ParseError(
-                self.raw, f"unknown action {action!r}; known: {', '.join(sorted(KNOWN_ACTIONS))}"
+                self.raw, f"unknown action {_show(action)}; known: {', '.join(sorted(KNOWN_ACTIONS))}"
             )
         if action in CLICK_ACTIONS:
             button, count = CLICK_ACTIONS[action]
@@ -287,7 +553,7 @@ class _Converter:
             text = args.get("text")
             if not isinstance(text, str) or not text:
                 raise ParseError(self.raw, "`type` needs a non-empty `text` string")
-            return TypeText(text=text)
+            return TypeText(text=_typed_text(self.raw, text, "`type` text", MAX_TYPED_CHARS))
         if action == "key":
             return Hotkey(keys=self.keys(args))
         if action == "wait":
@@ -297,10 +563,10 @@ class _Converter:
             text = args.get("text")
             if not isinstance(text, str):
                 raise ParseError(self.raw, "`answer` needs a `text` string")
-            return Finish(status="success", answer=text)
+            return Finish(status="success", answer=_typed_text(self.raw, text, "`answer` text", None))
         status = args.get("status")
         if status not in ("success", "failure"):
-            raise ParseError(self.raw, f"`terminate` needs `status` success or failure, got {status!r}")
+            raise ParseError(self.raw, f"`terminate` needs `status` success or failure, got {_show(status)}")
         return Finish(status=status)
 
 
@@ -329,15 +595,18 @@ def reply_text(text: str, tool_calls: Sequence[ToolCall] = ()) -> str:
     blocks = []
     for c in tool_calls:
         args = c.arguments if isinstance(c.arguments, dict) else _loads_or_text(c.arguments)
-        call = json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
+        try:
+            call = json.dumps({"name": c.name, "arguments": args}, ensure_ascii=False)
+        except (ValueError, RecursionError):  # a server's object nested past any use
+            call = json.dumps({"name": c.name, "arguments": _show(args)}, ensure_ascii=False)
         blocks.append(f"{TOOL_CALL_OPEN}\n{call}\n{TOOL_CALL_CLOSE}")
     return "\n".join([text.rstrip(), *blocks]).strip() if blocks else text
 
 
 def _loads_or_text(value: str) -> Any:
     try:
-        return json.loads(value)
-    except json.JSONDecodeError:
+        return _loads(value)
+    except _NotJson:
         return value
 
 
@@ -350,7 +619,28 @@ def parse_reply(
 ) -> Decision:
     """Parse one reply. `image_size` is the (width, height) the model saw (absolute mode only)."""
     if not isinstance(raw, str):
-        raise ParseError(repr(raw), "the reply is not text")
+        raise ParseError(repr(raw)[:MAX_REPLY_CHARS], "the reply is not text")
+    size = len(raw) + sum(len(c.arguments) for c in tool_calls if isinstance(c.arguments, str))
+    if size > MAX_REPLY_CHARS:
+        raise ParseError(
+            raw, f"the reply is {size:,} characters long; a reply holds at most {MAX_REPLY_CHARS:,}"
+        )
+    _surrogate(raw, raw, "the reply")
+    try:
+        return _parse(raw, screen, grid, image_size, tool_calls)
+    except ParseError:
+        raise
+    except (ValueError, ArithmeticError, RecursionError) as e:  # pragma: no cover - a missed limit
+        raise ParseError(raw, f"the reply could not be read ({type(e).__name__}: {e})") from e
+
+
+def _parse(
+    raw: str,
+    screen: ScreenGeometry,
+    grid: CoordinateGrid,
+    image_size: tuple[int, int] | None,
+    tool_calls: Sequence[ToolCall],
+) -> Decision:
     body = strip_thinking(raw)
     if tool_calls:
         calls: list[Any] = [{"name": c.name, "arguments": c.arguments} for c in tool_calls]

@@ -60,16 +60,18 @@ def inspect_parse(
 ) -> None:
     """Read a raw model reply on stdin; print the actions as JSON in screen pixels (exit 0),
     or the parse error and its reason (exit 2)."""
+    from agent.terminal import terminal_safe, terminal_safe_json
     from model.qwen3vl import ParseError, parse_reply, smart_resize
 
     geometry = parse_screen(screen)
     g, budget = _settings(grid, absolute, max_pixels)
     h, w = smart_resize(geometry.height, geometry.width, budget)
-    raw = sys.stdin.read()
+    # Bytes that are not UTF-8 become lone surrogates, which the parser refuses like any reply.
+    raw = sys.stdin.buffer.read().decode("utf-8", "surrogateescape")
     try:
         decision = parse_reply(raw, geometry, g, image_size=(w, h))
     except ParseError as e:
-        typer.echo(f"parse error: {e.reason}", err=True)
+        typer.echo(f"parse error: {terminal_safe(e.reason)}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None
     out = {
         "screen": {"width": geometry.width, "height": geometry.height},
@@ -77,4 +79,5 @@ def inspect_parse(
         "summary": decision.summary,
         "actions": [a.model_dump() for a in decision.actions],
     }
-    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    # The model's text as JSON whose terminal controls (C1, DEL, bidi overrides) are JSON escapes.
+    typer.echo(terminal_safe_json(json.dumps(out, ensure_ascii=False, indent=2)))

@@ -229,6 +229,7 @@ def run_command(
     from agent.options import AgentOptions
     from agent.progress import ConsoleProgress
     from agent.run_folder import create_run_folder
+    from agent.terminal import terminal_safe
     from model.factory import create_backend
     from model.qwen3vl import CoordinateGrid, PixelBudget, ProtocolSettings
     from tasks.environments import EnvironmentSettings
@@ -283,6 +284,6 @@ def run_command(
         backend.close()
     final = result.explanation or result.answer
     if final:
-        typer.echo(final)
+        typer.echo(terminal_safe(final))  # the model's words: shown, never obeyed by the terminal
     sys.stdout.flush()
     raise typer.Exit(exit_code(result, dry_run))
