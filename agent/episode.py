@@ -19,6 +19,7 @@ from typing import Protocol
 from actions.environment import Environment
 from actions.errors import QwenAgentError, StopRequested
 from actions.safety import Confirmer, SafetyPolicy
+from actions.secrets import secret_names
 from actions.types import (
     Action,
     Blocked,
@@ -30,6 +31,7 @@ from actions.types import (
     Observation,
     Outcome,
     Screenshot,
+    TypeText,
     Wait,
     describe_action,
 )
@@ -218,6 +220,19 @@ class Episode:
             )
             end = yield from self.blocked(base.model_copy(update={"outcome": outcome}), evidence, obs)
             return obs, 0.0, end
+        if isinstance(action, TypeText):
+            allowed = {*secret_names(self.instruction), *self.options.secrets}
+            foreign = [n for n in secret_names(action.text) if n not in allowed]
+            if foreign:
+                reason = f"secret {foreign[0]!r} is not one this task may use; nothing was typed"
+                step = base.model_copy(update={"outcome": Blocked(rule="secret", reason=reason)})
+                yield self.record(
+                    step.model_copy(
+                        update={"feedback": (f"Your last action was blocked: {reason}",), "setback": True}
+                    ),
+                    obs,
+                )
+                return obs, 0.0, None
         risk = self.policy.assess(action, element, summary)
         ask = self.options.confirm == "always" or (self.options.confirm == "risky" and risk is not None)
         if ask and not self.options.dry_run:

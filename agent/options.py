@@ -35,6 +35,9 @@ class AgentOptions(Frozen):
     # A world phase of a step (observe, probe, execute + settle) that lasts longer ends the run as
     # an error (agent.watchdog); None: never. Far above any legitimate settle (capped at 3 s).
     stuck_after_s: float | None = Field(default=60.0, gt=0)
+    # Secrets the model may type besides those the instruction names ({{secret:NAME}}): a page that
+    # tells the model to type {{secret:OTHER}} cannot make it use any other QWEN_AGENT_SECRET_*.
+    secrets: tuple[str, ...] = ()
 
     @property
     def max_new_tokens(self) -> int:

@@ -209,6 +209,15 @@ def run_command(
     headed: HeadedOpt = False,
     allow_domain: AllowDomainOpt = None,
     deny_domain: DenyDomainOpt = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret",
+            rich_help_panel=SAFETY_PANEL,
+            help="A secret the model may type besides those the task names (NAME of "
+            "QWEN_AGENT_SECRET_NAME; repeatable).",
+        ),
+    ] = None,
     hotkey: Annotated[
         bool,
         typer.Option(
@@ -240,6 +249,7 @@ def run_command(
         max_steps=max_steps,
         max_seconds=max_seconds,
         stuck_after_s=stuck_after or None,
+        secrets=tuple(secret or ()),
         history_images=history_images,
         dry_run=dry_run,
         confirm="always" if confirm else "never" if yes else "risky",
@@ -251,7 +261,8 @@ def run_command(
             max_new_tokens=max_new_tokens,
         ),
     )
-    require_secrets(instruction)  # before anything slow: an unset secret is the user's to fix
+    # Before anything slow: an unset secret is the user's to fix.
+    require_secrets(" ".join([instruction, *(f"{{{{secret:{name}}}}}" for name in secret or ())]))
     config = model_config(
         model, endpoint, api_key_env, dtype, device_map, attn_implementation, timeout, max_retries,
         image_format, max_pixels,
