@@ -157,8 +157,13 @@ def load_run(folder: Path | str) -> RecordedRun:
     return RecordedRun(
         folder=root,
         instruction=meta["instruction"],
-        options=AgentOptions.model_validate(meta.get("options") or {}),
+        options=_options(meta.get("options") or {}),
         steps=tuple(steps),
         result=result,
         torn_tail=torn,
     )
+
+
+def _options(recorded: dict[str, Any]) -> AgentOptions:
+    """The run's options; a field this version does not know (a newer run's) is left out."""
+    return AgentOptions.model_validate({k: v for k, v in recorded.items() if k in AgentOptions.model_fields})
