@@ -41,14 +41,8 @@ from model.qwen3vl import (
     reply_text,
     restore_stop,
 )
-from model.qwen3vl.parse import (
-    _DECODER,
-    _OBJECT_START,
-    MAX_DEPTH,
-    MAX_REPLY_CHARS,
-    MAX_TYPED_CHARS,
-    _Brackets,
-)
+from model.qwen3vl.bounded_json import DECODER, MAX_DEPTH, OBJECT_START, Brackets
+from model.qwen3vl.parse import MAX_REPLY_CHARS, MAX_TYPED_CHARS
 from model.scripted import ScriptedBackend
 from model.types import ToolCall
 from tests.memory_env import SCREEN as MEMORY_SCREEN
@@ -240,8 +234,8 @@ _PIECES = st.lists(
 @given(_PIECES)
 def test_the_bracket_scan_agrees_with_the_json_module(pieces: list[str]) -> None:
     text = "".join(pieces)
-    brackets = _Brackets(text)
-    for m in _OBJECT_START.finditer(text):
+    brackets = Brackets(text)
+    for m in OBJECT_START.finditer(text):
         start = m.start()
         try:
             want: tuple[Any, int] | None = json.JSONDecoder().raw_decode(text, start)
@@ -251,7 +245,7 @@ def test_the_bracket_scan_agrees_with_the_json_module(pieces: list[str]) -> None
         got = None
         if span is not None and span[1] <= MAX_DEPTH:
             try:
-                got = (_DECODER.decode(text[start : span[0]]), span[0])
+                got = (DECODER.decode(text[start : span[0]]), span[0])
             except ValueError:
                 got = None
         assert got == want, (text, start, span)

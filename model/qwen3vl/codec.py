@@ -28,9 +28,10 @@ from actions.types import (
     TypeText,
     Wait,
 )
+from model.qwen3vl.bounded_json import decode_object
 from model.qwen3vl.constants import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOL_NAME
 from model.qwen3vl.grid import CoordinateGrid, to_model
-from model.qwen3vl.parse import CLICK_ACTIONS, MAX_TYPED_CHARS, decode_object
+from model.qwen3vl.parse import CLICK_ACTIONS, MAX_TYPED_CHARS
 
 CallStyle = Literal["json", "xml"]
 

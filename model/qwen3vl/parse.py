@@ -42,6 +42,16 @@ from actions.types import (
     TypeText,
     Wait,
 )
+from model.qwen3vl.bounded_json import (
+    DECODER,
+    MAX_DEPTH,
+    OBJECT_START,
+    Brackets,
+    NotJson,
+    decode_object_at,
+    loads,
+    skip_space,
+)
 from model.qwen3vl.constants import THINK_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, TOOL_NAME
 from model.qwen3vl.grid import CoordinateGrid, to_screen
 from model.types import ToolCall
@@ -50,11 +60,6 @@ from model.types import ToolCall
 # Qwen3-VL's whole context is 256K tokens, about a million characters of text: a longer reply is
 # a runaway generation (or not a model at all). Refused before any other work.
 MAX_REPLY_CHARS = 1 << 20
-# A call nests 3 deep ({"arguments": {"coordinate": [x, y]}}); deeper JSON is not read at all.
-MAX_DEPTH = 16
-# Integers beyond 10**20 mean nothing to any argument; refusing the digits early also keeps Python's
-# 4,300-digit int conversion limit (a ValueError of its own) out of reach.
-MAX_INT_DIGITS = 20
 # Any number an argument holds: coordinates are thousands at most, scroll notches 100, waits 60 s.
 MAX_MAGNITUDE = 1e9
 # One `type` action: a long paragraph fits many times over; more is a model repeating itself, and
@@ -82,25 +87,8 @@ _STRING_PARAMETERS = frozenset({"action", "text", "status"})
 # (quadratic, and worse, in a reply of blank lines).
 _ACTION_LINE = re.compile(r"^[^\S\n]*\**Action\**\s*:\s*(.+)$", re.IGNORECASE | re.MULTILINE)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_SPACE = re.compile(r"\s*+")
-# A call is an object with keys: "{", a string, ":". Anything else ("{{", "{}") is never one.
-_OBJECT_START = re.compile(r'\{\s*+"(?:[^"\\]++|\\.)*+"\s*+:')
-# What a bracket scan reads, with what must follow each part (anything else ends it: not JSON).
-_TOKEN = re.compile(
-    r'(\{\s*+(?:"(?:[^"\\]++|\\.)*+"\s*+:|(?=\})))'  # "{" with its first key (or of "{}")
-    r'|("(?:[^"\\]++|\\.)*+"(?=\s*+[:,}\]]))'  # a string
-    r"|(\[++)"  # a run of "["
-    r"|(\]++|\})"  # a run of "]", or "}"
-    r'|(["{])',  # a string that never ends, a "{" without a key: not JSON
-    re.DOTALL,
-)
-_OPEN_OBJECT, _STRING, _OPEN_ARRAYS, _CLOSE = 1, 2, 3, 4
 # A key that makes an object a call (or bare arguments): only objects holding one are decoded.
 _CALL_KEY = re.compile(r'"(?:name|action)"\s*+:')
-_CLOSER = {"{": "}", "[": "]"}
-# Bracket scans of one reply together look at no more than this many characters per character of
-# the reply (a rescan happens only where scans start inside each other's strings).
-_SCAN_BUDGET_PER_CHAR = 8
 _MAX_KEYS = 6  # actions.types.Hotkey holds at most six keys
 _MAX_KEY_CHARS = 40  # longer than any key name or alias
 _SHOW = reprlib.Repr()
@@ -172,175 +160,6 @@ def _surrogate(raw: str, text: str, what: str) -> None:
         raise ParseError(raw, f"{what} holds a lone surrogate ({code}), which is not text")
 
 
-def _skip_space(text: str, i: int) -> int:
-    m = _SPACE.match(text, i)
-    return m.end() if m else i
-
-
-class _NotJson(ValueError):
-    """Text the parser does not read as JSON; the message says why."""
-
-
-def _json_int(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
-        raise _NotJson(f"an integer of {len(digits.lstrip('-')):,} digits is too large")
-    return int(digits)
-
-
-def _json_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _NotJson(f"the number {_show(text)} is too large")
-    return value
-
-
-def _json_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a number")
-
-
-_DECODER = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant)
-
-
-class _Brackets:
-    """Where the JSON objects of one text close and how deeply they nest, found in linear time and
-    without recursion, remembered for every "{" a scan passes (a later candidate is answered at once).
-
-    Only strings and brackets are read, with what must follow them (a key or "}" after "{"; ":",
-    ",", "}" or "]" after a string); the decoder checks the rest afterwards. A scan keeps about the
-    innermost 2 * (MAX_DEPTH + 1) open brackets: those below are too deep to decode however they
-    end, and a run of "[" or "]" is one step. All scans of one text together read at most a budget
-    proportional to its length (only scans that start inside each other's strings read a stretch
-    twice; past the budget nothing more is found, which only hostile text reaches).
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        # "{" -> (end, depth), end -1 when too deep to matter; None: the object never closes.
-        self.spans: dict[int, tuple[int, int] | None] = {}
-        self.budget = _SCAN_BUDGET_PER_CHAR * len(text) + 10_000
-
-    def span(self, start: int, deepest: int | None = None) -> tuple[int, int] | None:
-        """(end, depth) of the object or array opening at `start`; None when it never closes or the
-        budget is spent. With `deepest`, the scan stops as soon as it is deeper: (-1, depth)."""
-        if start in self.spans:
-            return self.spans[start]
-        text, spans = self.text, self.spans
-        window = MAX_DEPTH + 1
-        limit = 2 * window if deepest is None else deepest
-        stack: list[list[int]] = []  # the innermost open brackets: [position, depth of deepest child]
-        dropped = 0  # open brackets below the stack, all too deep
-        pos = start
-        for m in _TOKEN.finditer(text, start):
-            i, end = m.span()
-            self.budget -= end - pos
-            pos = end
-            if self.budget < 0:
-                return None  # nothing learnt about the brackets still open
-            kind = m.lastindex
-            if kind == _STRING:
-                continue
-            if kind == _OPEN_OBJECT:
-                stack.append([i, 0])
-            elif kind == _OPEN_ARRAYS:  # only the innermost of a run can be within the limit
-                stack.extend([p, 0] for p in range(max(i, end - limit - 1), end))
-                dropped += max(end - i - limit - 1, 0)
-            elif kind == _CLOSE:
-                k = i
-                while k < end:
-                    if not stack:  # closing brackets below the stack
-                        n = min(end - k, dropped)
-                        dropped, k = dropped - n, k + n
-                        if not dropped:
-                            return self._closed(start, (k, limit))
-                        continue
-                    opened, inner = stack.pop()
-                    if _CLOSER[text[opened]] != text[k]:
-                        self._fail(stack)
-                        return None
-                    k += 1
-                    inner += 1
-                    if text[opened] == "{":
-                        spans[opened] = (k, inner)
-                    if stack:
-                        if stack[-1][1] < inner:
-                            stack[-1][1] = inner
-                    elif not dropped:
-                        return self._closed(start, (k, inner))
-                continue
-            else:
-                break  # not JSON: a string that never ends or is followed by what cannot follow it
-            if len(stack) > limit:
-                if deepest is not None:
-                    return -1, len(stack)
-                extra = len(stack) - window  # each has window brackets inside it at least
-                for p, _ in stack[:extra]:
-                    if text[p] == "{":
-                        spans[p] = (-1, window)
-                del stack[:extra]
-                dropped += extra
-        self._fail(stack)
-        return None
-
-    def _closed(self, start: int, span: tuple[int, int]) -> tuple[int, int]:
-        if self.text[start] == "{":
-            self.spans[start] = span
-        return span
-
-    def _fail(self, stack: list[list[int]]) -> None:
-        """The open brackets all fail where the scan failed (JSON is context-free)."""
-        for p, _ in stack:
-            if self.text[p] == "{":
-                self.spans[p] = None
-
-
-def _decode_at(brackets: _Brackets, start: int, deepest: int | None) -> tuple[Any, int]:
-    """The JSON object or array opening at `start` and its end; raises _NotJson."""
-    span = brackets.span(start, deepest)
-    if span is None:
-        raise _NotJson("it is not complete JSON")
-    end, depth = span
-    if depth > MAX_DEPTH:
-        raise _NotJson(f"it nests deeper than {MAX_DEPTH} levels")
-    try:
-        return _DECODER.decode(brackets.text[start:end]), end
-    except json.JSONDecodeError as e:
-        raise _NotJson(e.msg) from None
-
-
-def _decode_object(
-    brackets: _Brackets, start: int, deepest: int | None = MAX_DEPTH
-) -> tuple[Any, int] | None:
-    """The JSON object at or after `start` (whitespace skipped) and its end; None when no object with
-    keys starts there; raises _NotJson when one starts but cannot be read within the limits."""
-    i = _skip_space(brackets.text, start)
-    if _OBJECT_START.match(brackets.text, i) is None:
-        return None
-    return _decode_at(brackets, i, deepest)
-
-
-def decode_object(text: str, start: int = 0) -> tuple[Any, int] | None:
-    """The JSON object at or after `start` (whitespace skipped) and where it ends, read within the
-    parser's limits; None when there is none or it cannot be read. (codec.restore_stop uses it.)"""
-    try:
-        return _decode_object(_Brackets(text), start)
-    except _NotJson:
-        return None
-
-
-def _loads(text: str) -> Any:
-    """`text` as one JSON value, within the limits (depth, numbers); raises _NotJson."""
-    i = _skip_space(text, 0)
-    if text.startswith(("{", "["), i):
-        value, end = _decode_at(_Brackets(text), i, MAX_DEPTH)
-        if text[end:].strip():
-            raise _NotJson("extra data after the JSON value")
-        return value
-    try:  # a scalar (anything after it is extra data): the decoder does not nest
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as e:
-        raise _NotJson(e.msg) from None
-
-
 def strip_thinking(text: str) -> str:
     """The answer after a Thinking edition's reasoning: what follows the last `</think>`, trimmed.
 
@@ -357,14 +176,14 @@ def _xml_value(name: str, text: str) -> Any:
     if name in _STRING_PARAMETERS:
         return value if name == "text" else value.strip()
     try:
-        return _loads(value)
-    except _NotJson:
+        return loads(value)
+    except NotJson:
         return value.strip()
 
 
 def _decode_function(text: str, start: int) -> tuple[dict[str, Any], int] | None:
     """An XML-form call `<function=NAME>...` at or after `start` (whitespace skipped), with its end."""
-    i = _skip_space(text, start)
+    i = skip_space(text, start)
     head = _FUNCTION_OPEN.match(text, i)
     if head is None:
         return None
@@ -379,7 +198,7 @@ def _decode_function(text: str, start: int) -> tuple[dict[str, Any], int] | None
 
 def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
     """Call objects in `body` and where the first starts (for the thought text)."""
-    brackets = _Brackets(body)
+    brackets = Brackets(body)
     opens = list(_TOOL_CALL_OPEN.finditer(body))
     if opens:
         calls, end = [], 0
@@ -387,8 +206,8 @@ def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
             if m.start() < end:
                 continue  # the tag is inside the previous call (a typed text that mentions it)
             try:
-                decoded = _decode_object(brackets, m.end()) or _decode_function(body, m.end())
-            except _NotJson as e:
+                decoded = decode_object_at(brackets, m.end()) or _decode_function(body, m.end())
+            except NotJson as e:
                 raise ParseError(
                     raw, f"the <tool_call> block does not hold a complete JSON object: {e}"
                 ) from e
@@ -412,13 +231,13 @@ def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
     # one (a call may sit inside another object), so the brackets are matched once for all of them,
     # and only objects within the limits that hold a call's key are decoded.
     unreadable = ""
-    for m in _OBJECT_START.finditer(body):
+    for m in OBJECT_START.finditer(body):
         start = m.start()
         span = brackets.spans[start] if start in brackets.spans else brackets.span(start)
         if span is None or span[1] > MAX_DEPTH or _CALL_KEY.search(body, start, span[0]) is None:
             continue
         try:
-            obj = _DECODER.decode(body[start : span[0]])
+            obj = DECODER.decode(body[start : span[0]])
         except ValueError as e:
             unreadable = unreadable or (e.msg if isinstance(e, json.JSONDecodeError) else str(e))
             continue
@@ -432,10 +251,10 @@ def _find_calls(raw: str, body: str) -> tuple[list[Any], int]:
     raise ParseError(raw, f"no <tool_call> block and no JSON function call found in the reply{why}")
 
 
-def _next_object(brackets: _Brackets, start: int) -> tuple[Any, int] | None:
+def _next_object(brackets: Brackets, start: int) -> tuple[Any, int] | None:
     try:
-        return _decode_object(brackets, start, deepest=None)
-    except _NotJson:
+        return decode_object_at(brackets, start, deepest=None)
+    except NotJson:
         return None
 
 
@@ -450,8 +269,8 @@ def _arguments(raw: str, call: Any) -> dict[str, Any]:
     args = call.get("arguments", call.get("parameters"))
     if isinstance(args, str):
         try:
-            args = _loads(args)
-        except _NotJson as e:
+            args = loads(args)
+        except NotJson as e:
             raise ParseError(raw, f"`arguments` is a string that is not valid JSON ({e})") from e
     if not isinstance(args, dict):
         raise ParseError(raw, "`arguments` must be a JSON object")
@@ -605,8 +424,8 @@ def reply_text(text: str, tool_calls: Sequence[ToolCall] = ()) -> str:
 
 def _loads_or_text(value: str) -> Any:
     try:
-        return _loads(value)
-    except _NotJson:
+        return loads(value)
+    except NotJson:
         return value
 
 
