@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playwright.sync_api import Error as PlaywrightError
-
 from actions.types import ElementInfo
 
 if TYPE_CHECKING:
@@ -37,6 +35,8 @@ def probe_element(
 
 def _probe_with_hit_test(cdp: CDPSession, x: int, y: int, viewport: tuple[int, int]) -> dict[str, Any] | None:
     """The probe run on the element Chromium hit-tests at (x, y); None when DevTools cannot tell."""
+    from playwright.sync_api import Error as PlaywrightError
+
     w, h = viewport
     if not (0 <= x < w and 0 <= y < h):
         return None

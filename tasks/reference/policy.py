@@ -14,8 +14,6 @@ import subprocess
 import time
 from typing import Any, NamedTuple
 
-from playwright.sync_api import Error as PlaywrightError
-
 from actions.types import (
     Action,
     Click,
@@ -262,6 +260,8 @@ class ReferenceBackend:
         return page
 
     def _probe(self, selector: str) -> dict[str, Any] | None:
+        from playwright.sync_api import Error as PlaywrightError
+
         page = self._page()
         locator = page.locator(selector).first
         try:
@@ -272,6 +272,8 @@ class ReferenceBackend:
         return result
 
     def _visible(self, selector: str, timeout_s: float) -> bool:
+        from playwright.sync_api import Error as PlaywrightError
+
         try:
             self._page().locator(selector).first.wait_for(state="visible", timeout=timeout_s * 1000)
         except PlaywrightError:
