@@ -26,6 +26,7 @@ from actions.types import (
     Click,
     ElementInfo,
     Executed,
+    Failed,
     Finish,
     Frozen,
     Observation,
@@ -63,6 +64,11 @@ class End(Frozen):
 
 StepEvent = tuple[Step, Observation | None]  # a step and the screenshot it was decided on
 Steps = Generator[StepEvent, None, End | None]  # a part of the loop: steps, then End when it ends the run
+
+
+def _note(outcome: Failed | Blocked) -> str:
+    """The feedback note for an action that did not run as asked."""
+    return f"Your last action was {outcome.kind}: {outcome.reason}"
 
 
 def _ms(since: float) -> float:
@@ -225,14 +231,14 @@ class Episode:
             foreign = [n for n in secret_names(action.text) if n not in allowed]
             if foreign:
                 reason = f"secret {foreign[0]!r} is not one this task may use; nothing was typed"
-                step = base.model_copy(update={"outcome": Blocked(rule="secret", reason=reason)})
-                yield self.record(
-                    step.model_copy(
-                        update={"feedback": (f"Your last action was blocked: {reason}",), "setback": True}
-                    ),
+                refused = Blocked(rule="secret", reason=reason)
+                update = {"outcome": refused, "feedback": (*base.feedback, _note(refused)), "setback": True}
+                yield self.record(base.model_copy(update=update), obs)
+                return (
                     obs,
+                    0.0,
+                    (yield from self.after_setback(obs, "the last actions had no effect or failed")),
                 )
-                return obs, 0.0, None
         risk = self.policy.assess(action, element, summary)
         ask = self.options.confirm == "always" or (self.options.confirm == "risky" and risk is not None)
         if ask and not self.options.dry_run:
@@ -263,7 +269,7 @@ class Episode:
         changed = screen_changed(obs.image, after.image, obs.geometry.scale)
         notes: list[str] = []
         if not isinstance(outcome, Executed):
-            notes.append(f"Your last action was {outcome.kind}: {outcome.reason}")
+            notes.append(_note(outcome))
         elif not changed and expects_change(action):
             notes.append(render_template("feedback_no_effect.txt", action=describe_action(action)))
         count = repeats(self.steps, action)
