@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
-from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element
+from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element, probe_focused
 from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
 from actions.domains import DomainPolicy, WebSocketGate
@@ -22,7 +22,8 @@ from actions.environment import EnvironmentBase
 from actions.errors import BadInput, EnvironmentClosed, EnvironmentUnavailable
 from actions.keys import key_names
 from actions.killswitch import KillSwitch
-from actions.secrets import SecretMissing, resolve_secrets
+from actions.secret_mask import SecretMask
+from actions.secrets import SecretMissing, has_secrets, resolve_secrets
 from actions.settle import HOVER_SETTLE, SettleOptions, SettleReport
 from actions.typed import FOCUSED_JS, Focused, typing_problem
 from actions.types import (
@@ -72,6 +73,8 @@ class BrowserOptions(Frozen):
     # Observe only the viewport's top-left (width, height) CSS px: the screen the model sees and acts
     # on (same origin, so its coordinates are viewport coordinates). None: the whole viewport.
     observe_area: tuple[int, int] | None = None
+    # Blank password fields and fields a secret was typed into in every screenshot (actions.secret_mask).
+    mask_secrets: bool = True
 
 
 def _first_line(error: Exception) -> str:
@@ -120,6 +123,7 @@ class BrowserEnvironment(EnvironmentBase):
         self._blocked: list[tuple[str, str]] = []  # (url, reason) of navigations stopped by the policy
         self._pointer = (0, 0)
         self._settler: PageSettler | None = None
+        self._mask = SecretMask() if self.options.mask_secrets else None
         try:
             self.reset()
         except BaseException:
@@ -184,6 +188,11 @@ class BrowserEnvironment(EnvironmentBase):
     def browser_version(self) -> str:
         """The browser's name and version, e.g. 'chromium 156.0.8078.73'."""
         return f"chromium {self._browser.version}"
+
+    def page_value(self, expression: str, timeout_ms: float) -> Any:
+        """A JavaScript expression's value in the current tab, with a deadline (None when the page
+        cannot answer): read-only checks such as a replayed job's postconditions."""
+        return self._settler_for_page().page_value(expression, timeout_ms)
 
     def _ensure_open(self) -> None:
         if self._closed or self._playwright is None or not self._browser.is_connected():
@@ -267,6 +276,8 @@ class BrowserEnvironment(EnvironmentBase):
         geometry = ScreenGeometry(
             width=w, height=h, scale=self.options.device_scale_factor if device else 1.0
         )
+        if self._mask is not None:  # before anyone sees it: the model, the run folder
+            image = self._mask.mask(page, image, geometry.scale)
         return Observation(image=image, geometry=geometry, url=page.url, title=title)
 
     @property
@@ -286,6 +297,15 @@ class BrowserEnvironment(EnvironmentBase):
         """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it
         (actions.browser_probe; every call has a deadline)."""
         return probe_element(self.page, self._settler_for_page().cdp(), x, y, self.options.viewport)
+
+    def focused_element(self) -> ElementInfo | None:
+        """The element with the keyboard focus and, for a field, what Enter in it submits
+        (actions.browser_probe; every call has a deadline); None when only the page has it."""
+        return probe_focused(self.page, self._settler_for_page().cdp())
+
+    def pointer(self) -> tuple[int, int] | None:
+        """Where the pointer is, CSS px of the viewport (where a drag without a start presses)."""
+        return self._pointer
 
     def _focused(self) -> Focused | None:
         """The focused element and its text, read back with a deadline (None when unreadable)."""
@@ -376,7 +396,12 @@ class BrowserEnvironment(EnvironmentBase):
                 except SecretMissing as e:
                     return Failed(reason=str(e))
                 before = self._focused()
+                mask = self._mask if has_secrets(text) else None
+                if mask is not None:  # the field the value goes into, and the one it ends in
+                    mask.remember_focused(page)
                 keyboard.type(resolved)
+                if mask is not None:
+                    mask.remember_focused(page)
                 problem = typing_problem(before, self._focused(), resolved)
                 if problem is not None:
                     return Failed(reason=problem)

@@ -27,6 +27,13 @@ class Environment(Protocol):
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         """What is at a logical point, when the environment can tell (browser); None otherwise."""
 
+    def focused_element(self) -> ElementInfo | None:
+        """The element with the keyboard focus, with `submits` (what Enter in it submits), when the
+        environment can tell (browser); None otherwise or when nothing has it."""
+
+    def pointer(self) -> tuple[int, int] | None:
+        """Where the pointer is (logical point), when the environment knows; None otherwise."""
+
     def hover(self, x: int, y: int) -> None:
         """Move the pointer to a logical point and let hover effects settle (no press)."""
 
@@ -55,6 +62,12 @@ class EnvironmentBase:
         pass
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
+        return None
+
+    def focused_element(self) -> ElementInfo | None:
+        return None
+
+    def pointer(self) -> tuple[int, int] | None:
         return None
 
     def hover(self, x: int, y: int) -> None:

@@ -75,6 +75,8 @@ function ([px, py]) {
     return IMPLICIT_ROLE[el.tagName] || null;
   }
 
+/*@names@*/
+
   function labelOf(el) {
     const aria = el.getAttribute('aria-label');
     if (aria) return clip(aria, 80);
@@ -90,6 +92,32 @@ function ([px, py]) {
     }
     const text = clip(el.innerText, 80);
     return text || null;
+  }
+
+  // A CSS selector that matches only `el` in the top document (ids, test ids, names, then a short
+  // nth-of-type path from the nearest ancestor with an id); null inside frames and shadow roots,
+  // or when none is unique. A compiled job (tasks/jobs) finds the element again by it.
+  function selectorOf(el) {
+    if (el.ownerDocument !== document || el.getRootNode() !== document) return null;
+    const unique = (s) => { try { return document.querySelectorAll(s).length === 1; } catch (e) { return false; } };
+    const tag = el.tagName.toLowerCase();
+    if (el.id && unique('#' + CSS.escape(el.id))) return '#' + CSS.escape(el.id);
+    for (const attr of ['data-testid', 'data-test', 'data-qa', 'name', 'aria-label']) {
+      const v = el.getAttribute(attr);
+      const s = v ? `${tag}[${attr}="${CSS.escape(v)}"]` : null;
+      if (s && unique(s)) return s;
+    }
+    const parts = [];
+    for (let e = el; e && e.nodeType === 1 && parts.length < 8; e = e.parentElement) {
+      if (e !== el && e.id && unique('#' + CSS.escape(e.id))) { parts.unshift('#' + CSS.escape(e.id)); break; }
+      let part = e.tagName.toLowerCase();
+      const twins = e.parentElement ? [...e.parentElement.children].filter((c) => c.tagName === e.tagName) : [];
+      if (twins.length > 1) part += `:nth-of-type(${twins.indexOf(e) + 1})`;
+      parts.unshift(part);
+      if (e.tagName === 'BODY') break;
+    }
+    const s = parts.join(' > ');
+    return unique(s) ? s : null;
   }
 
   function isDisabled(el) {
@@ -192,6 +220,7 @@ function ([px, py]) {
   // Covered: the topmost hit is neither the target nor inside it (a label's control counts as inside).
   const covered = top !== target && !inside(target, top) && !(target.control && target.control === top);
   const r = target.getBoundingClientRect();
+  const name = clip(nameOf(target), 120);
   return {
     tag: target.tagName.toLowerCase(),
     text: clip(target.innerText || target.value || '', 120),
@@ -203,5 +232,12 @@ function ([px, py]) {
     covered_by: covered ? describe(overlayRoot(top)) : null,
     bbox: [r.left + ox, r.top + oy, r.width, r.height],
     context: contextOf(target),
+    name: name || null,
+    texts: textsOf(target),
+    // Nothing to read but pixels: the gate judges the model's stated intent instead.
+    graphic: !name && (graphicTag(target) || graphicTag(top)),
+    // A frame we could not look into (cross-origin): actions/browser_probe.py probes inside it.
+    frame: target.tagName === 'IFRAME' || target.tagName === 'FRAME' ? target.src || null : null,
+    selector: selectorOf(target),
   };
 }

@@ -169,6 +169,14 @@ class ElementInfo(Frozen):
     covered_by: str | None = None
     bbox: tuple[float, float, float, float] | None = None  # x, y, width, height in logical pixels
     context: str | None = None  # nearby text a person would read (form hints, labels)
+    # What the risky-action gate reads (actions.safety); all optional, so old records still load.
+    name: str | None = None  # accessible name, child elements kept apart as words ("Buy Now")
+    texts: tuple[str, ...] = ()  # each text shown or announced for it: text nodes, ::before, title...
+    graphic: bool = False  # a nameless canvas, image, svg, video or plug-in: its words are pixels
+    frame: str | None = None  # URL of the cross-origin frame it is (an iframe) or it is in
+    unreadable: bool = False  # a frame that did not answer the probe: nothing is known inside it
+    submits: str | None = None  # a focused field: the name of what Enter submits ('Place order')
+    selector: str | None = None  # a CSS selector unique in the page: a compiled job finds it again by it
 
 
 class Observation(BaseModel):

@@ -18,12 +18,13 @@ from typing import Protocol
 
 from actions.environment import Environment
 from actions.errors import QwenAgentError, StopRequested
-from actions.safety import Confirmer, SafetyPolicy
+from actions.safety import Confirmer, SafetyPolicy, Targets
 from actions.secrets import secret_names
 from actions.types import (
     Action,
     Blocked,
     Click,
+    Drag,
     ElementInfo,
     Executed,
     Failed,
@@ -71,6 +72,13 @@ def _note(outcome: Failed | Blocked) -> str:
     return f"Your last action was {outcome.kind}: {outcome.reason}"
 
 
+def _parameters(action: Action, params: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The run parameters whose values typed text carries (recorded so a job can replay other rows)."""
+    if not isinstance(action, TypeText):
+        return ()
+    return tuple(name for name, value in params if value and value in action.text)
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
@@ -93,7 +101,7 @@ class Episode:
     ) -> None:
         self.instruction, self.env, self.backend, self.options = instruction, env, backend, options
         self.confirmer, self.stop, self.clock = confirmer, stop, clock
-        self.policy = SafetyPolicy(options.risky_words)
+        self.policy = SafetyPolicy(options.risky_words, options.risky_commands, options.unknown_targets)
         self.steps: list[Step] = list(steps)
         self.images: dict[int, Screenshot] = dict(images or {})  # step index -> screenshot, the last K only
         self.budget = options.protocol.pixels
@@ -218,8 +226,11 @@ class Episode:
         self, base: Step, action: Action, obs: Observation, summary: str | None
     ) -> Generator[StepEvent, None, tuple[Observation, float, End | None]]:
         with self.watch("looking under the pointer"):
-            element = self.look_under(action)
-        evidence = element_evidence(action, element)
+            targets = self.look_under(action)
+        element = targets.element
+        # Disabled, hidden or covered: evidence that a click cannot work (a drag's press may land on
+        # anything it moves).
+        evidence = element_evidence(action, element) if isinstance(action, Click) else None
         if evidence is not None:
             outcome: Outcome = Blocked(
                 rule=f"element-{evidence.kind}", reason=evidence.sentence(), element=element
@@ -239,7 +250,9 @@ class Episode:
                     0.0,
                     (yield from self.after_setback(obs, "the last actions had no effect or failed")),
                 )
-        risk = self.policy.assess(action, element, summary)
+        risk = self.policy.assess(
+            action, element, summary, drop=targets.drop, focused=targets.focused, thought=base.thought
+        )
         ask = self.options.confirm == "always" or (self.options.confirm == "risky" and risk is not None)
         if ask and not self.options.dry_run:
             question = risk.question if risk is not None else f"{summary or describe_action(action)}?"
@@ -282,6 +295,8 @@ class Episode:
             update={
                 "outcome": outcome,
                 "screen_changed": changed,
+                "element": element,
+                "parameters": _parameters(action, self.options.params),
                 "feedback": (*base.feedback, *notes),
                 "setback": bool(notes),
                 "timing": base.timing.model_copy(update={"execute_ms": execute_ms, "settle_ms": settle_ms}),
@@ -300,20 +315,44 @@ class Episode:
             )
         return after, observe_ms, None
 
-    def look_under(self, action: Action) -> ElementInfo | None:
-        """What a click would hit (browser); None when the environment cannot tell."""
-        if not (self.options.check_elements and isinstance(action, Click)):
-            return None
+    def look_under(self, action: Action) -> Targets:
+        """What the action acts on, as the environment can tell (browser): the element under a
+        click, under a drag's press and drop points, and the focused element for keys and typed
+        text that may press Enter or Space. Each point is probed after the pointer arrived there
+        (hover can swap a label or the element); empty where the environment cannot tell."""
+        if not self.options.check_elements:
+            return Targets()
         try:
-            if not self.options.dry_run:
-                # Hover can change what is under the pointer (a swapped icon, a menu): look after it.
-                self.env.hover(action.x, action.y)
-            return self.env.element_at(action.x, action.y)
+            if isinstance(action, Click):
+                return Targets(element=self._probe(action.x, action.y))
+            if isinstance(action, Drag):
+                start = (
+                    (action.start_x, action.start_y)
+                    if action.start_x is not None and action.start_y is not None
+                    else self.env.pointer()
+                )
+                # The drop point first: the pointer ends at the press point, where the drag starts.
+                drop = (
+                    self._probe(action.x, action.y)
+                    if start is not None
+                    else self.env.element_at(action.x, action.y)
+                )
+                element = self._probe(*start) if start is not None else None
+                return Targets(element=element, drop=drop)
+            if self.policy.presses_keys(action):
+                return Targets(focused=self.env.focused_element())
         except QwenAgentError:
             raise
         except Exception:
             # A probe racing a navigation fails harmlessly: act without the evidence.
-            return None
+            return Targets()
+        return Targets()
+
+    def _probe(self, x: int, y: int) -> ElementInfo | None:
+        """What is at (x, y) once the pointer is there (not moved in a dry run)."""
+        if not self.options.dry_run:
+            self.env.hover(x, y)
+        return self.env.element_at(x, y)
 
     def after_setback(self, obs: Observation, problem: str) -> Steps:
         """Re-plan after `replan_after` setbacks in a row (when planning and re-plans are left)."""

@@ -15,13 +15,16 @@ from pathlib import Path
 
 from actions.environment import Environment
 from actions.safety import Confirmer, ConsoleConfirmer
+from actions.secrets import Redactor
 from actions.types import Failed, Observation, Screenshot
 from agent.episode import End, Episode, StepEvent, StopSignal
 from agent.observers import RunObserver
 from agent.options import AgentOptions
+from agent.redacted_output import redacted_output
 from agent.trajectory import RunResult, Step
 from agent.watchdog import Watchdog
 from model.backend import ModelBackend
+from model.redacting import RedactingBackend
 
 __all__ = ["End", "Episode", "StopSignal", "exit_stuck", "run_episode"]
 
@@ -113,37 +116,45 @@ def run_episode(
     `on_stuck` on the watchdog's thread (default: exit the process with code 4). `steps` and `images`
     (step index -> screenshot) continue a recorded run (agent.run_folder.load_run). `about` says
     what ran (model, endpoint, environment, URL, versions): recorded in run.json, result.json and
-    the report's header.
+    the report's header. Every secret's value the run may meet (QWEN_AGENT_SECRET_*) is redacted
+    from the prompts and from the run folder.
     """
     options = options or AgentOptions()
+    # One redactor for the run, knowing every secret it may use: prompts and the run folder.
+    redactor = Redactor.for_run(instruction, options.secrets)
+    if redactor.names:
+        backend = RedactingBackend(backend, redactor)
     watchers: list[RunObserver] = []
     if record_dir is not None:
         from agent.recorder import Recorder
 
-        watchers.append(Recorder(Path(record_dir), options, about))
+        watchers.append(Recorder(Path(record_dir), options, about, redactor))
     watchers.extend(observers)
     episode = Episode(
         instruction, env, backend, options, confirmer or ConsoleConfirmer(), stop, clock, steps, images
     )
     run = _Run(episode, watchers, str(record_dir) if record_dir is not None else None)
     run.on_stuck = on_stuck
-    for observer in watchers:
-        observer.on_start(instruction)
-    error: BaseException | None = None
-    with contextlib.ExitStack() as stack:
-        if options.stuck_after_s is not None:
-            episode.watchdog = stack.enter_context(Watchdog(options.stuck_after_s, run.trip))
-        try:
-            end = yield_to(episode.iter_steps(), run.emit)
-        except Exception as e:
-            error = e
-            end = End(status="error", answer=f"{type(e).__name__}: {e}")
-    with run.lock:
-        result = run.result(end)
-        if episode.screen is not None:
-            for observer in watchers:
-                observer.on_screen(episode.screen)
-        run.finish(result)
+    # What the run prints (progress view, warnings, the stuck-step line) passes the redactor too.
+    output = redacted_output(redactor) if redactor.names else contextlib.nullcontext()
+    with output:
+        for observer in watchers:
+            observer.on_start(instruction)
+        error: BaseException | None = None
+        with contextlib.ExitStack() as stack:
+            if options.stuck_after_s is not None:
+                episode.watchdog = stack.enter_context(Watchdog(options.stuck_after_s, run.trip))
+            try:
+                end = yield_to(episode.iter_steps(), run.emit)
+            except Exception as e:
+                error = e
+                end = End(status="error", answer=f"{type(e).__name__}: {e}")
+        with run.lock:
+            result = run.result(end)
+            if episode.screen is not None:
+                for observer in watchers:
+                    observer.on_screen(episode.screen)
+            run.finish(result)
     if error is not None:
         raise error
     return result

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from actions.safety import DEFAULT_RISKY_WORDS
+from actions.safety import DEFAULT_RISKY_COMMANDS, DEFAULT_RISKY_WORDS, UnknownTargets
 from actions.types import Frozen
 from model.qwen3vl import ProtocolSettings
 
@@ -21,7 +21,11 @@ class AgentOptions(Frozen):
     history_images: int = Field(default=4, ge=0)  # the last K screenshots go in as images
     dry_run: bool = False  # draw the planned action, execute nothing, stop after one step
     confirm: ConfirmPolicy = "risky"
-    risky_words: tuple[str, ...] = DEFAULT_RISKY_WORDS
+    risky_words: tuple[str, ...] = DEFAULT_RISKY_WORDS  # actions/risky_words.txt (many languages)
+    risky_commands: tuple[str, ...] = DEFAULT_RISKY_COMMANDS  # regexes, actions/risky_commands.txt
+    # A target the gate cannot read (a frame that does not answer the probe): "ask" counts it as
+    # risky (asked under confirm="risky"), "allow" lets the action go ahead.
+    unknown_targets: UnknownTargets = "ask"
     thinking: bool = False  # a Thinking edition: more tokens, `</think>` stripped from replies
     protocol: ProtocolSettings = ProtocolSettings()
     plan: bool = False  # ask for a plan of sub-goals before the first step
@@ -38,6 +42,9 @@ class AgentOptions(Frozen):
     # Secrets the model may type besides those the instruction names ({{secret:NAME}}): a page that
     # tells the model to type {{secret:OTHER}} cannot make it use any other QWEN_AGENT_SECRET_*.
     secrets: tuple[str, ...] = ()
+    # Run parameters (--param NAME=VALUE): already filled into the instruction; typed text carrying a
+    # value is recorded with the parameter's name (Step.parameters) so a job can replay other rows.
+    params: tuple[tuple[str, str], ...] = ()
 
     @property
     def max_new_tokens(self) -> int:

@@ -4,9 +4,10 @@ decided on, as the model saw it), result.json and report.html (the action drawn 
 agent.run_folder reads it back.
 
 Every line is flushed when its step ends, so a crash or Ctrl+C keeps every finished step. Known
-secret values are redacted from every text written (the model only ever sees placeholders). Text
-that UTF-8 cannot carry (a lone surrogate, from a model or an undecodable argument) is written as its
-escape (`\udc80`): inside JSON strings that is the same value, so nothing is lost and no write fails.
+secret values, in every encoding (actions.secrets.Redactor), are redacted from every string written
+(from JSON's string values before encoding: the files stay valid JSON). Text that UTF-8 cannot
+carry (a lone surrogate, from a model or an undecodable argument) is written as its escape
+(`\udc80`): inside JSON strings that is the same value, so nothing is lost and no write fails.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from actions.secrets import Redactor, secret_names
+from actions.secrets import Redactor, redact_data, secret_names
 from actions.types import Finish, Observation, TypeText
 from agent.observers import ObserverBase
 from agent.options import AgentOptions
@@ -51,6 +52,8 @@ def osworld_line(step: Step) -> dict[str, Any]:
         "plan": list(step.plan),
         "feedback": list(step.feedback),
         "screen_changed": step.screen_changed,
+        "element": step.element.model_dump(mode="json") if step.element else None,
+        "parameters": list(step.parameters),
         "setback": step.setback,
         "geometry": step.geometry.model_dump() if step.geometry else None,
         "timings": step.timing.model_dump(),
@@ -59,17 +62,22 @@ def osworld_line(step: Step) -> dict[str, Any]:
 
 
 class Recorder(ObserverBase):
-    """Writes the run folder; `path` is created if missing."""
+    """Writes the run folder; `path` is created if missing. `redactor` (default: every secret in
+    the environment) is applied to every text written."""
 
     def __init__(
-        self, path: Path, options: AgentOptions | None = None, about: Mapping[str, str] | None = None
+        self,
+        path: Path,
+        options: AgentOptions | None = None,
+        about: Mapping[str, str] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.path = path
         self.options = options
         self.about = dict(about or {})
         self.final_screen: str | None = None
         self.steps: list[Step] = []
-        self.redact = Redactor.from_environment()
+        self.redact = redactor if redactor is not None else Redactor.from_environment()
         self.instruction = ""
         self.started = time.time()
         path.mkdir(parents=True, exist_ok=True)
@@ -84,15 +92,13 @@ class Recorder(ObserverBase):
         self.redact.add(secret_names(instruction))
         options = self.options.model_dump(mode="json") if self.options else None
         meta = {"instruction": instruction, "about": self.about, "options": options}
-        text = json.dumps(meta, ensure_ascii=False, indent=2)
-        (self.path / "run.json").write_text(
-            self.redact(text) + "\n", encoding="utf-8", errors="backslashreplace"
-        )
+        text = json.dumps(redact_data(meta, self.redact), ensure_ascii=False, indent=2)
+        (self.path / "run.json").write_text(text + "\n", encoding="utf-8", errors="backslashreplace")
         self._report(None)
 
     def on_step(self, step: Step, observation: Observation | None) -> None:
         self._learn_secrets(step)
-        # The report escapes the parse error without redacting it: make it safe here.
+        # Parse errors quote the reply: UTF-8 safe here (the report redacts them as every text).
         self.steps.append(
             step if step.error is None else step.model_copy(update={"error": utf8_safe(step.error)})
         )
@@ -100,8 +106,8 @@ class Recorder(ObserverBase):
             # Lossless and unmarked, so a resumed run shows the model exactly what it saw; PNG level 1
             # is 2-3x faster to encode than the default, a little larger on disk.
             observation.image.save(self.path / step.screenshot, compress_level=1)
-        line = json.dumps(osworld_line(step), ensure_ascii=False)
-        self._traj.write(self.redact(line) + "\n")
+        line = json.dumps(redact_data(osworld_line(step), self.redact), ensure_ascii=False)
+        self._traj.write(line + "\n")
         self._traj.flush()
         self._report(None)
 
@@ -120,15 +126,13 @@ class Recorder(ObserverBase):
         data["about"] = self.about
         if self.options is not None:
             data["options"] = self.options.model_dump(mode="json")
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-        (self.path / "result.json").write_text(
-            self.redact(text) + "\n", encoding="utf-8", errors="backslashreplace"
-        )
+        text = json.dumps(redact_data(data, self.redact), ensure_ascii=False, indent=2)
+        (self.path / "result.json").write_text(text + "\n", encoding="utf-8", errors="backslashreplace")
         self._report(result)
 
     def _report(self, result: RunResult | None) -> None:
-        # The report passes every text of the run through `redact` (but the parse error, made safe
-        # in on_step): the redactor given also makes them UTF-8 safe.
+        # The report passes every text of the run through `redact`: the redactor given also makes
+        # them UTF-8 safe.
         write_report(
             self.path, self.instruction, self.steps, result, self._safe, self.about, self.final_screen
         )

@@ -53,7 +53,7 @@ def _step_html(step: Step, redact: Callable[[str], str]) -> str:
     if step.screen_changed is False:
         parts.append("<p><b>No visible effect.</b></p>")
     if step.error:
-        parts.append(f"<p><b>Parse error:</b> {escape(step.error)}</p>")
+        parts.append(f"<p><b>Parse error:</b> {escape(redact(step.error))}</p>")
     if step.plan:
         items = "".join(f"<li>{escape(redact(p))}</li>" for p in step.plan)
         parts.append(f"<p><b>Plan:</b></p><ol>{items}</ol>")

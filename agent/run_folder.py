@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from actions.errors import BadInput, QwenAgentError
-from actions.types import Action, Frozen, Outcome, ScreenGeometry, Screenshot
+from actions.types import Action, ElementInfo, Frozen, Outcome, ScreenGeometry, Screenshot
 from agent.context import next_context
 from agent.options import AgentOptions
 from agent.trajectory import RunResult, Step, Timing, TokenUsage
@@ -122,6 +122,8 @@ def step_from_line(line: dict[str, Any]) -> Step:
         url=info.get("url"),
         geometry=ScreenGeometry(**geometry) if geometry else None,
         screen_changed=line.get("screen_changed"),
+        element=ElementInfo.model_validate(line["element"]) if line.get("element") else None,
+        parameters=tuple(line.get("parameters") or ()),
         timing=Timing(**line.get("timings", {})),
         usage=TokenUsage(**line.get("tokens", {})),
     )

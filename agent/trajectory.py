@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actions.types import Action, Frozen, Outcome, ScreenGeometry
+from actions.types import Action, ElementInfo, Frozen, Outcome, ScreenGeometry
 
 RunStatus = Literal["success", "failure", "blocked", "budget", "aborted", "error"]
 """How a run ended: the model finished with success/failure, the agent explained a blocker, the
@@ -54,6 +54,10 @@ class Step(BaseModel):
     url: str | None = None
     geometry: ScreenGeometry | None = None  # the screen the step was decided on (logical pixels)
     screen_changed: bool | None = None
+    # What the action's target was, as the environment probed it (browser clicks): the evidence a
+    # compiled job (tasks.jobs) finds the target by again.
+    element: ElementInfo | None = None
+    parameters: tuple[str, ...] = ()  # run parameters whose values the typed text carries
     timing: Timing = Timing()
     usage: TokenUsage = TokenUsage()
 

@@ -12,11 +12,13 @@ import itertools
 import time
 from typing import Any
 
+from actions.environment import EnvironmentBase
+
 STEPS = 30
 SIZE = (1280, 800)
 
 
-class CounterScreen:
+class CounterScreen(EnvironmentBase):
     """A real Environment: a screen whose counter increments on every click (so every step changes)."""
 
     name = "counter"
@@ -46,17 +48,8 @@ class CounterScreen:
         self.clicks += 1
         return Executed(settle_ms=0.0)
 
-    def element_at(self, x: int, y: int) -> None:
-        return None
-
     def close(self) -> None:
         pass
-
-    def __enter__(self) -> CounterScreen:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _common_prefix(a: str, b: str) -> int:

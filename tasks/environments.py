@@ -49,6 +49,7 @@ class EnvironmentSettings(Frozen):
     observe_area: tuple[int, int] | None = None  # the viewport's top-left part the model sees (CSS px)
     allow_domains: tuple[str, ...] = ()
     deny_domains: tuple[str, ...] = ()
+    mask_secrets: bool = True  # blank password fields and fields a secret was typed into (screenshots)
     # desktop
     xvfb: bool = False  # start a private virtual display of `screen` size (closed on exit)
     display: str | None = None  # the X display otherwise (None: $DISPLAY)
@@ -98,7 +99,7 @@ def open_environment(settings: EnvironmentSettings) -> Iterator[Environment]:
             start_url=url, headless=not settings.headed, viewport=settings.screen,
             device_scale_factor=settings.device_scale_factor, screenshot_frame=settings.screenshot_frame,
             allow_domains=settings.allow_domains, deny_domains=settings.deny_domains,
-            observe_area=settings.observe_area,
+            observe_area=settings.observe_area, mask_secrets=settings.mask_secrets,
         )  # fmt: skip
         with BrowserEnvironment(options) as browser:
             yield browser

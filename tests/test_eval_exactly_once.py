@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from actions.processes import descendants, process_alive, process_start_time
-from tasks.eval.lock import RUN_LOCK, WORKERS_LOCK, ResultsInUse, run_lock
-from tasks.eval.results import FolderInUse, ResultsDir, TaskOutcome, owner_file, read_scores
+from tasks.eval.results import FolderInUse, ResultsDir, TaskOutcome, owner_file
+from tasks.pool.jsonl import read_lines as read_scores
+from tasks.pool.lock import RUN_LOCK, WORKERS_LOCK, ResultsInUse, run_lock
 from tests.conftest import require
 from tests.test_harness_browser import FEASIBLE, browser_ok, call, script, site, task  # noqa: F401
 
@@ -112,7 +113,7 @@ def test_the_lock_waits_for_a_previous_runs_workers(tmp_path: Path) -> None:
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
-            from tasks.eval.lock import hold_workers_lock
+            from tasks.pool.lock import hold_workers_lock
             hold_workers_lock(Path({str(root)!r}))
             print("held", flush=True)
             time.sleep(60)

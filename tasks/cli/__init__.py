@@ -1,10 +1,13 @@
-"""The `qwen-agent` command line (composition root): one module per command (run, eval, calibrate,
-sandbox, inspect), the flags they share in options.py, exit codes in common.py. Heavy modules are
-imported inside commands so that `--help` works with no display and without torch, transformers,
-pyautogui or playwright. `python -m tasks.cli` runs it too.
+"""The `qwen-agent` command line (composition root): one module per command (run, eval, job,
+calibrate, sandbox, inspect), the flags they share in options.py, exit codes in common.py. Heavy
+modules are imported inside commands so that `--help` works with no display and without torch,
+transformers, pyautogui or playwright. `python -m tasks.cli` runs it too.
 """
 
 from __future__ import annotations
+
+import sys
+import traceback
 
 import typer
 
@@ -12,6 +15,7 @@ from tasks.cli.calibrate import calibrate_command
 from tasks.cli.common import console_error, exit_on_error
 from tasks.cli.eval import eval_command
 from tasks.cli.inspect import inspect_app
+from tasks.cli.job import job_app
 from tasks.cli.run import RUN_EXAMPLES, run_command
 from tasks.cli.sandbox import sandbox_command
 
@@ -23,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(inspect_app, name="inspect")
+app.add_typer(job_app, name="job")
 app.command("run", epilog=RUN_EXAMPLES)(run_command)
 app.command("eval")(eval_command)
 app.command("calibrate")(calibrate_command)
@@ -47,9 +52,20 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: our own errors print one clear line instead of a traceback."""
-    with exit_on_error():
-        app()
+    """Console entry point: our own errors print one clear line instead of a traceback. Everything
+    printed passes the secrets' redactor (agent.redacted_output), a crash's traceback included."""
+    from actions.secrets import Redactor
+    from agent.redacted_output import redacted_output
+
+    with redacted_output(Redactor.from_environment()):
+        try:
+            with exit_on_error():
+                app()
+        except Exception:
+            # Printed here, while stderr is still redacted (a traceback can quote a URL with a secret);
+            # exit 1, as an uncaught exception would.
+            traceback.print_exc()
+            sys.exit(1)
 
 
 __all__ = ["app", "console_error", "main"]

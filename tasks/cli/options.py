@@ -214,6 +214,15 @@ AllowDomainOpt = Annotated[
         "--allow-domain", rich_help_panel=ENV_PANEL, help="Browser: only these domains may load (repeatable)."
     ),
 ]
+MaskSecretsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--mask-secrets/--no-mask-secrets",
+        rich_help_panel=SAFETY_PANEL,
+        help="Browser: blank password fields and fields a secret was typed into in every screenshot "
+        "(the model's and the run folder's). The desktop is never masked.",
+    ),
+]
 DenyDomainOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -36,6 +36,7 @@ from tasks.cli.options import (
     HeadedOpt,
     ImageFormatOpt,
     LaunchOpt,
+    MaskSecretsOpt,
     MaxPixelsOpt,
     ModelOpt,
     MonitorOpt,
@@ -63,6 +64,9 @@ RUN_EXAMPLES = """Examples:
       --launch "python -m tasks.apps.desktop.form --log /tmp/form.jsonl"
 
   qwen-agent run "..." --model scripted:replies.jsonl --dry-run     (one raw reply per line)
+
+  qwen-agent run "Add hire {{name}} ({{email}})" --param name=Ann --param email=ann@acme.test
+      --url http://127.0.0.1:8765/intake/ --record-dir runs/ann    (then: qwen-agent job compile)
 """
 
 EXIT_FOR_STATUS = {
@@ -73,6 +77,21 @@ EXIT_FOR_STATUS = {
     "aborted": ExitCode.ABORTED,
     "error": ExitCode.ERROR,
 }
+
+
+def _with_params(instruction: str, flags: list[str], file: Path | None) -> tuple[str, dict[str, str]]:
+    """The instruction with its {{NAME}} placeholders filled, and the values used; BadInput for a
+    placeholder without a value or a value no placeholder asks for."""
+    from actions.errors import BadInput
+    from tasks.jobs.params import fill, load_params_file, param_names, parse_params
+
+    values = {**(load_params_file(file) if file else {}), **parse_params(flags)}
+    unused = [n for n in values if n not in param_names(instruction)]
+    if unused:
+        raise BadInput(
+            f"--param {unused[0]} is not used by the instruction (write {{{{{unused[0]}}}}} in it)"
+        )
+    return fill(instruction, values), values
 
 
 def exit_code(result: RunResult, dry_run: bool = False) -> ExitCode:
@@ -131,6 +150,29 @@ def describe_run(config: ModelConfig, settings: EnvironmentSettings, env: Enviro
     return about
 
 
+def _gate_lists(words: Path | None, commands: Path | None) -> dict[str, tuple[str, ...]]:
+    """The risky-word and risky-command lists given with --risky-words / --risky-commands."""
+    from actions.risk_words import CommandMatcher, read_list
+
+    lists: dict[str, tuple[str, ...]] = {}
+    for key, path, flag in (
+        ("risky_words", words, "--risky-words"),
+        ("risky_commands", commands, "--risky-commands"),
+    ):
+        if path is None:
+            continue
+        try:
+            entries = read_list(path)
+            if key == "risky_commands":
+                CommandMatcher(entries)
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise typer.BadParameter(f"{flag} {path}: {e}") from None
+        if not entries:
+            raise typer.BadParameter(f"{flag} {path}: the file lists nothing (one entry per line)")
+        lists[key] = entries
+    return lists
+
+
 def run_command(
     instruction: Annotated[str, typer.Argument(help="What to do, in plain words.")],
     env_kind: EnvOpt = "browser",
@@ -171,6 +213,40 @@ def run_command(
             help="Never ask, not even before risky actions (buy, delete...).",
         ),
     ] = False,
+    risky_words: Annotated[
+        Path | None,
+        typer.Option(
+            "--risky-words",
+            rich_help_panel=SAFETY_PANEL,
+            exists=True,
+            dir_okay=False,
+            help="A file of words that make an action risky (one per line, # comments), replacing the "
+            "defaults (actions/risky_words.txt: buy, pay, delete... in English, German, French, Spanish, "
+            "Italian, Portuguese, Chinese and Japanese). Whole words, any case or accents; Chinese and "
+            "Japanese anywhere.",
+        ),
+    ] = None,
+    risky_commands: Annotated[
+        Path | None,
+        typer.Option(
+            "--risky-commands",
+            rich_help_panel=SAFETY_PANEL,
+            exists=True,
+            dir_okay=False,
+            help="A file of regular expressions (one per line, # comments) for typed commands that are "
+            "risky, replacing the defaults (actions/risky_commands.txt: rm -rf, mkfs, DROP TABLE, "
+            "git push --force...).",
+        ),
+    ] = None,
+    unknown_targets: Annotated[
+        Literal["ask", "allow"],
+        typer.Option(
+            "--unknown-targets",
+            rich_help_panel=SAFETY_PANEL,
+            help="What to do when the target of a click or key cannot be read (a frame that does not "
+            "answer the probe): ask as for a risky action, or allow it.",
+        ),
+    ] = "ask",
     record_dir: Annotated[
         Path | None,
         typer.Option(
@@ -209,6 +285,7 @@ def run_command(
     headed: HeadedOpt = False,
     allow_domain: AllowDomainOpt = None,
     deny_domain: DenyDomainOpt = None,
+    mask_secrets: MaskSecretsOpt = True,
     secret: Annotated[
         list[str] | None,
         typer.Option(
@@ -217,6 +294,18 @@ def run_command(
             help="A secret the model may type besides those the task names (NAME of "
             "QWEN_AGENT_SECRET_NAME; repeatable).",
         ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="NAME=VALUE filling {{NAME}} in the instruction (repeatable); typed values are recorded "
+            "as parameters, so `qwen-agent job compile` can replay the run for other values.",
+        ),
+    ] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option("--params-file", help="A JSON object of NAME: value, as --param (which wins)."),
     ] = None,
     hotkey: Annotated[
         bool,
@@ -245,14 +334,18 @@ def run_command(
 
     if confirm and yes:
         raise typer.BadParameter("--confirm and --yes contradict each other; choose one")
+    instruction, values = _with_params(instruction, param or [], params_file)
     options = AgentOptions(
         max_steps=max_steps,
         max_seconds=max_seconds,
         stuck_after_s=stuck_after or None,
         secrets=tuple(secret or ()),
+        params=tuple(values.items()),
         history_images=history_images,
         dry_run=dry_run,
         confirm="always" if confirm else "never" if yes else "risky",
+        **_gate_lists(risky_words, risky_commands),
+        unknown_targets=unknown_targets,
         thinking=thinking,
         plan=plan,
         protocol=ProtocolSettings(
@@ -270,7 +363,7 @@ def run_command(
     settings = EnvironmentSettings(
         kind=env_kind, url=url, headed=headed, allow_domains=tuple(allow_domain or ()),
         deny_domains=tuple(deny_domain or ()), xvfb=xvfb, display=display, monitor=monitor,
-        launch=tuple(launch or ()),
+        launch=tuple(launch or ()), mask_secrets=mask_secrets,
     )  # fmt: skip
     folder = create_run_folder(record_dir, overwrite=overwrite)
     backend = create_backend(config)

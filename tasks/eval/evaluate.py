@@ -10,9 +10,9 @@ from typing import Any
 
 from actions.errors import QwenAgentError
 from tasks.eval.harness import EvalConfig, Progress, run_tasks
-from tasks.eval.lock import run_lock
 from tasks.eval.results import ResultsDir, TaskOutcome, safe_name, summarize
 from tasks.osworld.spec import Suite, TaskEntry
+from tasks.pool.lock import run_lock
 from tasks.suites import VOCABULARY
 
 

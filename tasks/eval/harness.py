@@ -5,46 +5,36 @@ Per task: fresh folders, placeholders filled, sandbox apps reset, setup steps, t
 metrics. Workers are separate processes, each with its own browser, sandbox server and Xvfb display,
 so a crash or a stuck browser never takes the run down; finished tasks are skipped on --resume.
 
-Workers die with the eval: each asks the kernel for SIGTERM when its parent dies (and checks the
-parent is alive, at start and every half second), and on SIGTERM stops its own browser, driver and
-X server before it exits (Chromium runs in a session of its own: no terminal signal reaches it). An
-outcome being recorded is finished first, so a score is never half written by our own hand.
+Workers die with the eval and record each outcome exactly once (tasks.pool.workers).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing as mp
-import os
-import queue
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import Field
 
 from actions.environment import Environment
 from actions.errors import QwenAgentError
-from actions.processes import set_parent_death_signal, stop_descendants
 from actions.types import Frozen
 from model.config import DEFAULT_MODEL, ModelConfig
 from model.qwen3vl import DEFAULT_GRID
 from tasks.environments import EnvironmentSettings, open_environment
-from tasks.eval.lock import hold_workers_lock
 from tasks.eval.results import ResultsDir, TaskOutcome, classify
 from tasks.osworld.context import TaskContext
 from tasks.osworld.errors import SetupFailed, Unsupported
 from tasks.osworld.scoring import MetricError, ended_with_fail, score_task
 from tasks.osworld.setup_steps import run_steps, sandbox_reset
 from tasks.osworld.spec import TaskEntry, resolve_task
+from tasks.pool.workers import run_pool
 from tasks.suites import VOCABULARY
 
 Progress = Callable[[str, Any], None]  # ("start", key) / ("done", TaskOutcome)
@@ -142,6 +132,9 @@ class _Worker:
 
             self._shared_backend = create_backend(self.config.backend)
         return self._shared_backend
+
+    def record(self, outcome: TaskOutcome) -> None:
+        self.results.write(outcome)
 
     def close(self) -> None:
         for stack, _ in self._browsers.values():
@@ -266,79 +259,10 @@ def _protocol(settings_cls: Any, config: EvalConfig) -> Any:
     return settings_cls(grid=CoordinateGrid(size=config.grid))
 
 
-ORPHANED_EXIT = 128 + signal.SIGTERM  # a worker ended by SIGTERM or by its parent's death
-
-
-class _Lifeline:
-    """Ties a worker process to the eval that started it: SIGTERM, or the parent's death, ends the
-    worker after its descendants (browser, driver, Xvfb, launched apps), and only between two
-    recorded outcomes."""
-
-    def __init__(self, parent_pid: int) -> None:
-        self.parent_pid = parent_pid
-        self._lock = threading.Lock()  # held while an outcome is being recorded
-        self._busy = False  # set (by the main thread) before it takes the lock
-        self._pending = False  # SIGTERM came while recording: end right after
-
-    def hold(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_sigterm)
-        set_parent_death_signal(signal.SIGTERM)  # Linux; the watch thread covers the rest
-        threading.Thread(target=self._watch, name="eval-lifeline", daemon=True).start()
-
-    def parent_alive(self) -> bool:
-        return os.getppid() == self.parent_pid  # an orphan is re-parented to init or a subreaper
-
-    @contextlib.contextmanager
-    def recording(self) -> Iterator[None]:
-        """Around writing an outcome: an end asked for meanwhile waits until it is written."""
-        self._busy = True
-        try:
-            with self._lock:
-                yield
-        finally:
-            self._busy = False
-        if self._pending:
-            self.end()
-
-    def end(self) -> NoReturn:
-        stop_descendants(grace_s=1.0)
-        os._exit(ORPHANED_EXIT)
-
-    def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
-        if self._busy:  # the handler runs in the main thread, which is recording: after it
-            self._pending = True
-            return
-        self.end()
-
-    def _watch(self) -> None:
-        while self.parent_alive():
-            time.sleep(0.5)
-        self._lock.acquire(timeout=10)  # an outcome being written is finished first
-        self.end()
-
-
-def _worker_main(
-    config: EvalConfig, results_root: Path, tasks: Any, done: Any, wid: int, parent_pid: int
-) -> None:
-    """A worker process: take tasks until the None sentinel, report each outcome."""
-    lifeline = _Lifeline(parent_pid)
-    lifeline.hold()
-    hold_workers_lock(results_root)  # for our whole life: no other eval starts on this folder
-    if not lifeline.parent_alive():  # it died before we asked to be told
-        lifeline.end()
-    worker = _Worker(config, ResultsDir(results_root))
-    try:
-        while True:
-            entry = tasks.get()
-            if entry is None:
-                return
-            done.put(("start", entry.key, wid))
-            outcome = worker.run(entry)
-            with lifeline.recording():
-                worker.results.write(outcome)
-            done.put(("done", outcome, wid))
-    finally:
-        worker.close()
+def _eval_worker(config: tuple[EvalConfig, Path]) -> _Worker:
+    """A worker process's worker (tasks.pool.workers): its outcomes go to the results folder."""
+    eval_config, results_root = config
+    return _Worker(eval_config, ResultsDir(results_root))
 
 
 def _lost_task(entry: TaskEntry, results: ResultsDir, exitcode: int | None) -> TaskOutcome:
@@ -368,64 +292,15 @@ def _record_lost(entry: TaskEntry, results: ResultsDir, exitcode: int | None) ->
 def run_tasks(
     entries: list[TaskEntry], config: EvalConfig, results: ResultsDir, progress: Progress
 ) -> list[TaskOutcome]:
-    """Run the entries (none finished yet) on `config.workers` worker processes; returns their outcomes.
-
-    A worker that dies (a crash, or a stuck step's watchdog) costs only its current task, recorded
-    as an infrastructure error; a fresh worker takes its place for the tasks left.
-    """
-    if not entries:
-        return []
-    ctx = mp.get_context("spawn")
-    todo, done = ctx.Queue(), ctx.Queue()
-    for entry in entries:
-        todo.put(entry)
-    n = min(config.workers, len(entries))
-    for _ in range(n):
-        todo.put(None)
-    by_key = {e.key: e for e in entries}
-
-    def spawn(wid: int) -> Any:
-        proc = ctx.Process(target=_worker_main, args=(config, results.root, todo, done, wid, os.getpid()))
-        proc.start()
-        return proc
-
-    procs = {wid: spawn(wid) for wid in range(n)}
-    running: dict[int, str] = {}  # worker id -> key of the task it started
-    outcomes: dict[str, TaskOutcome] = {}
-    try:
-        while len(outcomes) < len(entries):
-            try:
-                kind, payload, wid = done.get(timeout=1.0)
-            except queue.Empty:
-                for wid, proc in list(procs.items()):
-                    if proc.is_alive() or proc.exitcode == 0:
-                        continue
-                    key = running.pop(wid, None)
-                    if key is None or key in outcomes:
-                        continue  # died outside a task (e.g. at start): its tasks go to the others
-                    outcome = _record_lost(by_key[key], results, proc.exitcode)
-                    outcomes[key] = outcome
-                    progress("done", outcome)
-                    procs[wid] = spawn(wid)  # takes the dead worker's place (and its sentinel)
-                if not any(p.is_alive() for p in procs.values()):
-                    break  # every worker ended normally: the rest are reported as lost below
-                continue
-            if kind == "start":
-                running[wid] = payload
-            else:
-                running.pop(wid, None)
-                if payload.key in outcomes:
-                    continue  # already recorded as lost (cannot happen; never count a task twice)
-                outcomes[payload.key] = payload
-            progress(kind, payload)
-    finally:
-        for p in procs.values():
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
-    for entry in entries:
-        if entry.key not in outcomes:
-            outcome = _record_lost(entry, results, None)
-            outcomes[entry.key] = outcome
-            progress("done", outcome)
-    return [outcomes[e.key] for e in entries]
+    """Run the entries (none finished yet) on `config.workers` worker processes (tasks.pool.workers);
+    returns their outcomes. A worker that dies (a crash, or a stuck step's watchdog) costs only its
+    current task, recorded as an infrastructure error; a fresh worker takes its place."""
+    return run_pool(
+        entries,
+        _eval_worker,
+        (config, results.root),
+        results.root,
+        config.workers,
+        lambda entry, exitcode: _record_lost(entry, results, exitcode),
+        progress,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 from tasks.eval.results import CATEGORY_TEXT, TaskOutcome
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+REPORT_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 .ok{color:#116611;font-weight:bold}.bad{color:#aa1111;font-weight:bold}.muted{color:#777}
@@ -61,7 +61,7 @@ def render_eval_report(summary: dict[str, Any], outcomes: list[TaskOutcome]) -> 
     rows = "".join(_task_row(o) for o in outcomes)
     title = f"{summary['suite']} - {summary['model']}"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>
+<style>{REPORT_CSS}</style></head><body><h1>{html.escape(title)}</h1>
 <p>Success rate = mean score over scored tasks (OSWorld's figure).
 Unsupported and invalid tasks are not scored.</p>
 <table>{head}{"".join(rates)}</table>

@@ -5,7 +5,7 @@ report.html from the agent's recorder) plus ours: score.json (the outcome) and r
 OSWorld's finished mark). What makes a task finished is its line in results/<model>/scores.jsonl,
 appended with one write after score.json: a task with a line is skipped on --resume, a task without
 one runs again, so a run killed at any instant scores each task exactly once. Readers ignore a torn
-last line. Folders and lines change only under the results folder's lock (tasks.eval.lock), and a
+last line. Folders and lines change only under the results folder's lock (tasks.pool.lock), and a
 task folder is never removed while the worker that prepared it is alive.
 """
 
@@ -27,6 +27,7 @@ from actions.errors import QwenAgentError
 from actions.processes import process_alive, process_start_time
 from actions.types import Blocked, Finish, Wait
 from agent.trajectory import RunResult
+from tasks.pool.jsonl import append_line, read_lines
 
 SCORES = "scores.jsonl"
 
@@ -111,38 +112,6 @@ class FolderInUse(QwenAgentError):
     """A task folder that a live process (another run's worker) is still writing."""
 
 
-def read_scores(path: Path) -> list[dict[str, Any]]:
-    """The lines of a scores.jsonl; a torn last line (no newline: its write was cut short) and any
-    line that is not a JSON object are skipped."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    lines: list[dict[str, Any]] = []
-    for raw in data.split(b"\n")[:-1]:  # what follows the last newline is torn or empty
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict):
-            lines.append(line)
-    return lines
-
-
-def _append_line(path: Path, line: dict[str, Any]) -> None:
-    """One line, one os.write on an O_APPEND descriptor: appends of parallel workers never interleave."""
-    data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        written = os.write(fd, data)
-        if written != len(data):  # a full disk: end the torn line so that the next one stays whole
-            os.write(fd, b"\n")
-            raise OSError(f"short write to {path} ({written} of {len(data)} bytes)")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _owner(folder: Path) -> int | None:
     """The live process, other than us, that prepared `folder` for a task; None when there is none."""
     try:
@@ -181,7 +150,7 @@ class ResultsDir:
         """Finished tasks: key -> its score line (the last one, should a task have several)."""
         return {
             str(line["task"]): line
-            for line in read_scores(self.scores_path)
+            for line in read_lines(self.scores_path)
             if isinstance(line.get("task"), str) and isinstance(line.get("score"), int | float)
         }
 
@@ -218,7 +187,7 @@ class ResultsDir:
     def forget(self, keys: set[str]) -> None:
         """Drop these tasks' lines (--fresh runs them again). Only while holding the folder's lock,
         with no worker running."""
-        lines = read_scores(self.scores_path)
+        lines = read_lines(self.scores_path)
         kept = [x for x in lines if x.get("task") not in keys]
         if len(kept) != len(lines):
             _write_atomic(self.scores_path, "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in kept))
@@ -258,7 +227,7 @@ class ResultsDir:
             "task": outcome.key, "domain": outcome.domain, "task_id": outcome.task_id,
             "status": outcome.status, "score": outcome.score, "time": time.time(), "pid": os.getpid(),
         }  # fmt: skip
-        _append_line(self.scores_path, line)
+        append_line(self.scores_path, line)
         _write_atomic(folder / "result.txt", f"{outcome.score}\n")
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime
 import io
 import json
 import mimetypes
+import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,10 +27,11 @@ from urllib.parse import urlsplit
 from actions.errors import QwenAgentError
 
 APPS_DIR = Path(str(resources.files("tasks.apps.sandbox") / "static"))
-APP_NAMES: tuple[str, ...] = ("flights", "signup", "settings", "shop", "records")
+APP_NAMES: tuple[str, ...] = ("flights", "signup", "settings", "shop", "records", "intake")
 _SHARED = "shared"
 # Column order of the records app's CSV export (also the table's column order).
 RECORD_COLUMNS: tuple[str, ...] = ("id", "name", "email", "department", "role", "start_date")
+INTAKE_FIELDS: tuple[str, ...] = ("name", "email", "department", "start_date")
 
 
 class SandboxError(QwenAgentError):
@@ -52,6 +55,28 @@ class _AppState:
                 raise SandboxError(f"unknown fixture {fixture!r} (known: {known})")
             state.update(copy.deepcopy(self.fixtures[fixture]))
         self.state = state
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def intake_errors(hire: dict[str, Any]) -> dict[str, str]:
+    """The intake app's server-side validation: field -> the message the page shows under it."""
+    errors: dict[str, str] = {}
+    text = {k: str(hire.get(k) or "").strip() for k in INTAKE_FIELDS}
+    if len(text["name"]) < 2:
+        errors["name"] = "Enter the hire's full name."
+    if not _EMAIL.fullmatch(text["email"]):
+        errors["email"] = "Enter a valid email address, like ann@acme.test."
+    if not text["department"]:
+        errors["department"] = "Enter a department."
+    try:
+        datetime.date.fromisoformat(text["start_date"])
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text["start_date"]):
+            raise ValueError
+    except ValueError:
+        errors["start_date"] = "Use the format YYYY-MM-DD."
+    return errors
 
 
 def records_csv(state: dict[str, Any]) -> str:
@@ -156,6 +181,8 @@ class SandboxServer:
                 except SandboxError as e:
                     return _json(HTTPStatus.BAD_REQUEST, {"error": str(e)})
                 return _json(HTTPStatus.OK, st.state)
+            if app == "intake" and endpoint == "submit" and method == "POST":
+                return _submit_hire(st, body)
             if app == "records" and endpoint == "export.csv" and method == "GET":
                 text = records_csv(st.state)
                 st.state.setdefault("exports", []).append(
@@ -163,6 +190,23 @@ class SandboxServer:
                 )
                 return HTTPStatus.OK, "text/csv; charset=utf-8", text.encode("utf-8")
         return _json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {method} /{app}/api/{endpoint}"})
+
+
+def _submit_hire(st: _AppState, body: bytes) -> tuple[int, str, bytes]:
+    """One hire from the intake form: stored with the next id, or 422 with the fields' messages."""
+    try:
+        hire = json.loads(body or b"{}")
+    except json.JSONDecodeError:
+        hire = None
+    if not isinstance(hire, dict):
+        return _json(HTTPStatus.BAD_REQUEST, {"error": "expected a JSON object"})
+    errors = intake_errors(hire)
+    if errors:
+        return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"errors": errors})
+    record = {"id": st.state["next_id"], **{k: str(hire[k]).strip() for k in INTAKE_FIELDS}}
+    st.state["next_id"] += 1
+    st.state["hires"].append(record)
+    return _json(HTTPStatus.OK, record)
 
 
 def _json(status: int, value: Any) -> tuple[int, str, bytes]:

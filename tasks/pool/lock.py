@@ -1,9 +1,10 @@
-"""One evaluation at a time per results folder, its workers included.
+"""One batch at a time per results folder (an evaluation, or a job's rows), its workers included.
 
-`.eval.lock` in the results folder is held (flock, exclusive) by the `qwen-agent eval` process for
-its whole run and names its pid; `.eval-workers.lock` is held (flock, shared) by each of its worker
-processes for their whole life. A new eval takes the first, then checks the second is free: while a
-previous run's eval or any of its workers is alive it refuses with one line (ResultsInUse, exit 2).
+`.eval.lock` in the results folder is held (flock, exclusive) by the `qwen-agent eval` (or `job
+run`) process for its whole run and names its pid; `.eval-workers.lock` is held (flock, shared) by
+each of its worker processes for their whole life. A new batch takes the first, then checks the
+second is free: while a previous batch or any of its workers is alive it refuses with one line
+(ResultsInUse, exit 2).
 
 The kernel drops a flock when its holder dies, so a lock left by a killed run is stale by
 construction: the next eval takes it over and writes its own pid. The files are never removed (a
@@ -67,21 +68,22 @@ def _open(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def run_lock(root: Path) -> Iterator[None]:
-    """Hold `root` for one evaluation; ResultsInUse when another one, or its workers, still run."""
+def run_lock(root: Path, command: str = "qwen-agent eval", other: str = "--out/--run-name") -> Iterator[None]:
+    """Hold `root` for one batch of `command`; ResultsInUse when another one, or its workers, still
+    run (the message names `other`, the flags that choose another folder)."""
     root.mkdir(parents=True, exist_ok=True)
     fd = _open(root / RUN_LOCK)
     try:
         if not _flock(fd, fcntl.LOCK_EX):
             raise ResultsInUse(
-                f"{root} is in use by another `qwen-agent eval` ({_who(_holder(fd))}): wait for it to "
-                "finish or stop it, or write to another --out/--run-name"
+                f"{root} is in use by another `{command}` ({_who(_holder(fd))}): wait for it to "
+                f"finish or stop it, or write to another {other}"
             )
         workers = _open(root / WORKERS_LOCK)
         try:
             if not _flock(workers, fcntl.LOCK_EX):
                 raise ResultsInUse(
-                    f"{root} is in use: workers of an earlier `qwen-agent eval` "
+                    f"{root} is in use: workers of an earlier `{command}` "
                     f"({_who(_holder(workers))}) are still running; wait until they have exited"
                 )
             _write_holder(workers)  # names us to whoever finds our workers still running
