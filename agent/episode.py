@@ -108,6 +108,7 @@ class Episode:
         self.pending: tuple[Step, Observation] | None = None  # the step whose action is under way
         self.screen: Observation | None = None  # the newest screenshot: after the last action
         self.watchdog: Watchdog | None = None
+        self.hover_ms = 0.0  # this step's wait for hover effects before the probe
 
     @property
     def next_index(self) -> int:
@@ -169,10 +170,12 @@ class Episode:
         self, obs: Observation, observe_ms: float
     ) -> Generator[StepEvent, None, tuple[Observation, float, End | None]]:
         """One prompt and its consequences; returns the next observation and, when it ends the run, how."""
+        t = time.perf_counter()
         context = next_context(self.instruction, self.steps, self.images, obs.image, self.options)
         request = render(context, self.options.protocol)
         if request.max_new_tokens != self.options.max_new_tokens:
             request = request.model_copy(update={"max_new_tokens": self.options.max_new_tokens})
+        context_ms = _ms(t)
         t = time.perf_counter()
         response = self.backend.generate(request)
         predict_ms = _ms(t)
@@ -184,9 +187,10 @@ class Episode:
             raw_reply=reply_text(response.text, response.tool_calls),
             url=obs.url,
             geometry=obs.geometry,
-            timing=Timing(observe_ms=observe_ms, predict_ms=predict_ms),
+            timing=Timing(observe_ms=observe_ms, context_ms=context_ms, predict_ms=predict_ms),
             usage=token_usage(request, response, self.budget),
         )
+        t = time.perf_counter()
         try:
             decision = parse_reply(
                 response.text, obs.geometry, self.options.protocol.grid, (w, h), response.tool_calls
@@ -198,8 +202,14 @@ class Episode:
             end = yield from self.after_setback(obs, "replies could not be parsed")
             return obs, 0.0, end
         action = decision.action
+        timing = base.timing.model_copy(update={"parse_ms": _ms(t)})
         base = base.model_copy(
-            update={"thought": decision.thought, "summary": decision.summary, "action": action}
+            update={
+                "thought": decision.thought,
+                "summary": decision.summary,
+                "action": action,
+                "timing": timing,
+            }
         )
         if isinstance(action, Finish):
             yield self.record(base, obs)
@@ -225,8 +235,12 @@ class Episode:
     def act(
         self, base: Step, action: Action, obs: Observation, summary: str | None
     ) -> Generator[StepEvent, None, tuple[Observation, float, End | None]]:
+        t = time.perf_counter()
+        self.hover_ms = 0.0
         with self.watch("looking under the pointer"):
             targets = self.look_under(action)
+        probe = {"probe_ms": _ms(t) - self.hover_ms, "hover_ms": self.hover_ms}
+        base = base.model_copy(update={"timing": base.timing.model_copy(update=probe)})
         element = targets.element
         # Disabled, hidden or covered: evidence that a click cannot work (a drag's press may land on
         # anything it moves).
@@ -351,7 +365,9 @@ class Episode:
     def _probe(self, x: int, y: int) -> ElementInfo | None:
         """What is at (x, y) once the pointer is there (not moved in a dry run)."""
         if not self.options.dry_run:
+            t = time.perf_counter()
             self.env.hover(x, y)
+            self.hover_ms += _ms(t)
         return self.env.element_at(x, y)
 
     def after_setback(self, obs: Observation, problem: str) -> Steps:

@@ -25,6 +25,7 @@ from agent.trajectory import RunResult, Step
 from agent.watchdog import Watchdog
 from model.backend import ModelBackend
 from model.redacting import RedactingBackend
+from model.types import ModelRequest, ModelResponse
 
 __all__ = ["End", "Episode", "StopSignal", "exit_stuck", "run_episode"]
 
@@ -92,6 +93,23 @@ class _Run:
         self.on_stuck(result)
 
 
+class _AfterWrites:
+    """`inner`, whose replies return only once the run folder holds every finished step: the
+    recorder writes in the background while the model thinks (a ModelBackend)."""
+
+    def __init__(self, inner: ModelBackend, wait: Callable[[], None]) -> None:
+        self.inner, self.wait = inner, wait
+        self.name = inner.name
+
+    def generate(self, request: ModelRequest) -> ModelResponse:
+        response = self.inner.generate(request)
+        self.wait()
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def run_episode(
     instruction: str,
     env: Environment,
@@ -128,7 +146,9 @@ def run_episode(
     if record_dir is not None:
         from agent.recorder import Recorder
 
-        watchers.append(Recorder(Path(record_dir), options, about, redactor))
+        recorder = Recorder(Path(record_dir), options, about, redactor)
+        watchers.append(recorder)
+        backend = _AfterWrites(backend, recorder.wait_written)
     watchers.extend(observers)
     episode = Episode(
         instruction, env, backend, options, confirmer or ConsoleConfirmer(), stop, clock, steps, images

@@ -3,7 +3,10 @@ traj.jsonl (one line per step, OSWorld fields plus ours), step_<n>.png (the scre
 decided on, as the model saw it), result.json and report.html (the action drawn over each screenshot).
 agent.run_folder reads it back.
 
-Every line is flushed when its step ends, so a crash or Ctrl+C keeps every finished step. Known
+Screenshots, lines and the report are written by a background writer (agent.record_writer), off
+the loop's path: a step's PNG is renamed into place before its line is written, and every finished
+step is on disk before the next model call returns (agent.loop waits for the writer there), so a
+crash or Ctrl+C keeps every finished step but at most the newest one. Known
 secret values, in every encoding (actions.secrets.Redactor), are redacted from every string written
 (from JSON's string values before encoding: the files stay valid JSON). Text that UTF-8 cannot
 carry (a lone surrogate, from a model or an undecodable argument) is written as its escape
@@ -13,6 +16,7 @@ carry (a lone surrogate, from a model or an undecodable argument) is written as 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +26,7 @@ from actions.secrets import Redactor, redact_data, secret_names
 from actions.types import Finish, Observation, TypeText
 from agent.observers import ObserverBase
 from agent.options import AgentOptions
+from agent.record_writer import BackgroundWriter
 from agent.report import write_report
 from agent.trajectory import RunResult, Step
 
@@ -82,6 +87,12 @@ class Recorder(ObserverBase):
         self.started = time.time()
         path.mkdir(parents=True, exist_ok=True)
         self._traj = (path / "traj.jsonl").open("w", encoding="utf-8", errors="backslashreplace")
+        self._report_due: tuple[Step, ...] | None = None  # the steps the next report shows
+        self._writer = BackgroundWriter(idle=self._report_if_due)
+
+    def wait_written(self) -> None:
+        """Block until every step handed in so far is on disk (lines, screenshots, the report)."""
+        self._writer.wait()
 
     def _learn_secrets(self, step: Step) -> None:
         if isinstance(step.action, TypeText):
@@ -102,20 +113,40 @@ class Recorder(ObserverBase):
         self.steps.append(
             step if step.error is None else step.model_copy(update={"error": utf8_safe(step.error)})
         )
-        if observation is not None and step.screenshot and step.kind in ("action", "parse_error"):
-            # Lossless and unmarked, so a resumed run shows the model exactly what it saw; PNG level 1
-            # is 2-3x faster to encode than the default, a little larger on disk.
-            observation.image.save(self.path / step.screenshot, compress_level=1)
+        image = observation.image if observation is not None else None
+        shot = step.screenshot if image is not None and step.kind in ("action", "parse_error") else None
         line = json.dumps(redact_data(osworld_line(step), self.redact), ensure_ascii=False)
-        self._traj.write(line + "\n")
-        self._traj.flush()
-        self._report(None)
+        steps = tuple(self.steps)  # as of this step: the loop goes on appending meanwhile
+
+        def write() -> None:
+            if image is not None and shot:
+                self._save_png(image, shot)  # in place before the line that names it
+            self._traj.write(line + "\n")
+            self._traj.flush()
+            self._report_due = steps
+
+        self._writer.submit(write)
 
     def on_screen(self, observation: Observation) -> None:
         self.final_screen = FINAL_SCREEN
-        observation.image.save(self.path / FINAL_SCREEN, compress_level=1)
+        image = observation.image
+        self._writer.submit(lambda: self._save_png(image, FINAL_SCREEN))
+
+    def _save_png(self, image: Any, name: str) -> None:
+        # Lossless and unmarked, so a resumed run shows the model exactly what it saw; PNG level 1
+        # is 2-3x faster to encode than the default, a little larger on disk. Written aside and
+        # renamed: a file by this name is always a whole image.
+        tmp = self.path / f".{name}.tmp"
+        image.save(tmp, format="PNG", compress_level=1)
+        os.replace(tmp, self.path / name)
+
+    def _report_if_due(self) -> None:
+        steps, self._report_due = self._report_due, None
+        if steps is not None:
+            self._report(None, steps)
 
     def on_finish(self, result: RunResult) -> None:
+        self._writer.close()  # every step, the final screen and their report first
         self._traj.close()
         data = result.model_dump(mode="json", exclude={"steps"})
         data["steps"] = len(result.steps)
@@ -130,12 +161,11 @@ class Recorder(ObserverBase):
         (self.path / "result.json").write_text(text + "\n", encoding="utf-8", errors="backslashreplace")
         self._report(result)
 
-    def _report(self, result: RunResult | None) -> None:
+    def _report(self, result: RunResult | None, steps: tuple[Step, ...] | None = None) -> None:
         # The report passes every text of the run through `redact`: the redactor given also makes
         # them UTF-8 safe.
-        write_report(
-            self.path, self.instruction, self.steps, result, self._safe, self.about, self.final_screen
-        )
+        shown = list(self.steps if steps is None else steps)
+        write_report(self.path, self.instruction, shown, result, self._safe, self.about, self.final_screen)
 
     def _safe(self, text: str) -> str:
         return utf8_safe(self.redact(text))

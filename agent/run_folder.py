@@ -96,7 +96,8 @@ def create_run_folder(folder: Path | None, root: Path = Path("runs"), overwrite:
                 "one's): choose a new folder, or pass --overwrite to replace the old run"
             )
         for path in folder.iterdir():
-            if path.name in OWN_FILES or (path.name.startswith("step_") and path.suffix == ".png"):
+            own_png = path.suffix == ".png" and path.name.startswith(("step_", "final"))
+            if path.name in OWN_FILES or own_png or path.name.endswith(".png.tmp"):
                 path.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     return folder

@@ -17,10 +17,18 @@ StepKind = Literal["action", "plan", "parse_error", "explanation"]
 
 
 class Timing(Frozen):
-    """Milliseconds spent in each phase of one step."""
+    """Milliseconds spent in each phase of one step: the screenshot (`observe_ms`), building the
+    prompt (`context_ms`), the model call with its request encoding (`predict_ms`), reading the reply
+    (`parse_ms`), moving the pointer there and waiting for hover effects (`hover_ms`), looking
+    under the pointer (`probe_ms`), the action with its settle (`execute_ms`, of which `settle_ms`
+    waiting for the screen)."""
 
     observe_ms: float = 0.0
+    context_ms: float = 0.0
     predict_ms: float = 0.0
+    parse_ms: float = 0.0
+    hover_ms: float = 0.0
+    probe_ms: float = 0.0
     execute_ms: float = 0.0
     settle_ms: float = 0.0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from model.backend import ModelError
 from model.config import ModelConfig
+from model.image_cache import IdentityCache
 from model.images import ImageFormat, data_url
-from model.qwen3vl import THINK_CLOSE, restore_stop
+from model.qwen3vl import THINK_CLOSE, resize_for_model, restore_stop
+from model.qwen3vl.vision import FACTOR
 from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, ToolCall, Usage
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -82,9 +85,14 @@ def chat_url(endpoint: str) -> str:
 
 
 def openai_messages(
-    messages: tuple[ChatMessage, ...], fmt: ImageFormat = "png", quality: int = 90
+    messages: tuple[ChatMessage, ...],
+    fmt: ImageFormat = "png",
+    quality: int = 90,
+    image_url: Callable[[Any], str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Text-only turns as strings; turns with screenshots as text and image_url parts in order."""
+    """Text-only turns as strings; turns with screenshots as text and image_url parts in order.
+    `image_url` turns a request image into its data URL (default: encode it with `fmt`/`quality`)."""
+    to_url = image_url or (lambda image: data_url(image, fmt, quality))
     out: list[dict[str, Any]] = []
     for m in messages:
         if all(isinstance(p, TextPart) for p in m.content):
@@ -93,7 +101,7 @@ def openai_messages(
         parts = [
             {"type": "text", "text": p.text}
             if isinstance(p, TextPart)
-            else {"type": "image_url", "image_url": {"url": data_url(p.image, fmt, quality)}}
+            else {"type": "image_url", "image_url": {"url": to_url(p.image)}}
             for p in m.content
         ]
         out.append({"role": m.role, "content": parts})
@@ -141,13 +149,29 @@ class OpenAIBackend:
             timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 10.0)),
             headers=headers,
         )
+        # Data URLs by image object: a screenshot shown again in later prompts is encoded once and
+        # sent as the same bytes (the server's prefix cache matches them too).
+        self.image_urls: IdentityCache[Any, str] = IdentityCache()
+
+    def image_url(self, image: Any) -> str:
+        """The data URL of one request image (PIL, model pixels), encoded on its first request only.
+        An image off the 32-pixel grid (not rendered by the protocol) is first resized to the
+        config's pixel budget, as the server would."""
+        return self.image_urls.get(image, self._encode)
+
+    def _encode(self, image: Any) -> str:
+        if image.width % FACTOR or image.height % FACTOR:
+            image = resize_for_model(image, self.config.pixels)
+        return data_url(image, self.config.image_format, self.config.jpeg_quality)
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
         """The JSON body for one request (exposed for tests and the dry-run report)."""
         cfg = self.config
         body: dict[str, Any] = {
             "model": cfg.model,
-            "messages": openai_messages(request.messages, cfg.image_format, cfg.jpeg_quality),
+            "messages": openai_messages(
+                request.messages, cfg.image_format, cfg.jpeg_quality, image_url=self.image_url
+            ),
             "max_tokens": cfg.max_new_tokens or request.max_new_tokens,
             "temperature": request.temperature,
         }

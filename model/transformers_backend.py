@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from model.backend import ModelError
 from model.config import ModelConfig
+from model.image_cache import IdentityCache
 from model.qwen3vl.vision import FACTOR, resize_for_model
 from model.types import ChatMessage, ModelRequest, ModelResponse, TextPart, Usage
 
@@ -127,6 +128,53 @@ def _hf_messages(messages: tuple[ChatMessage, ...]) -> list[dict[str, Any]]:
     return out
 
 
+class CachedImageProcessor:
+    """The processor's image processor, run once per image object: a screenshot shown again in a
+    later prompt reuses its patches (pixel_values rows) and grid size (image_grid_thw row).
+
+    The processor calls this with all of a request's images. The image processor flattens every
+    image's patches into one tensor, image after image, with one grid row per image: the same as
+    processing the images one by one and concatenating along dim 0, which is what this does with
+    the cached parts (tests/test_encode_once.py checks the tensors are equal). The text side, each
+    image placeholder expanded to the image's token count, stays the processor's own code, so no
+    processor logic is copied here. Anything but a list of PIL images asking for PyTorch tensors
+    goes to the image processor unchanged; every attribute is the wrapped one's.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        # Patches by image object, for the keyword arguments they were made with (a 1920x1088
+        # screenshot is 8160 patches x 1536 float32 values, ~50 MB): entries die with the image.
+        self.outputs: IdentityCache[Any, dict[str, Any]] = IdentityCache()
+
+    def __getattr__(self, name: str) -> Any:
+        # merge_size, fetch_images, size, ...: the processor reads them off its image processor.
+        return getattr(self.inner, name)
+
+    def __call__(self, images: Any = None, *args: Any, **kwargs: Any) -> Any:
+        import torch
+        from PIL import Image
+        from transformers import BatchFeature
+
+        cacheable = (
+            not args
+            and isinstance(images, list)
+            and bool(images)
+            and all(isinstance(im, Image.Image) for im in images)
+            and kwargs.get("return_tensors") == "pt"
+        )
+        if not cacheable:
+            return self.inner(images, *args, **kwargs)
+        tag = repr(sorted(kwargs.items()))
+        parts = [
+            self.outputs.get(im, lambda one: dict(self.inner([one], **kwargs)), tag=tag) for im in images
+        ]
+        keys = parts[0].keys()
+        if any(p.keys() != keys or not all(torch.is_tensor(v) for v in p.values()) for p in parts):
+            return self.inner(images, **kwargs)  # an output we do not know how to join
+        return BatchFeature({k: torch.cat([p[k] for p in parts]) for k in keys})
+
+
 class TransformersBackend:
     """Qwen3-VL weights run in this process; greedy by default, stops right after `</tool_call>`."""
 
@@ -138,6 +186,7 @@ class TransformersBackend:
             self.config = config = config.model_copy(update={"local_files_only": True})
         self.name = f"transformers:{config.model}"
         self.processor, self.model = self._load()
+        self.processor.image_processor = CachedImageProcessor(self.processor.image_processor)
 
     def _load(self) -> tuple[Any, Any]:
         cfg = self.config

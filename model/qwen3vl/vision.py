@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field, model_validator
 
 from actions.types import Frozen
+from model.image_cache import IdentityCache
 from model.qwen3vl.constants import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 
 if TYPE_CHECKING:
@@ -55,8 +56,20 @@ def visual_tokens(height: int, width: int, budget: PixelBudget = PixelBudget()) 
     return (h * w) // PIXELS_PER_TOKEN
 
 
+# Screen pixels -> model pixels, once per screenshot object: every prompt that shows a screenshot
+# again gets the same resized image back, so the backends' per-image caches (encoded bytes,
+# processor output) recognise it. Entries die with their screenshot.
+_RESIZED: IdentityCache[Image.Image, Image.Image] = IdentityCache()
+
+
 def resize_for_model(image: Image.Image, budget: PixelBudget = PixelBudget()) -> Image.Image:
-    """The screenshot at the size the model sees; the processor's own resize is then a no-op."""
+    """The screenshot at the size the model sees (smart_resize to `budget`, bicubic, RGB); the
+    processor's own resize is then a no-op. Computed once per screenshot object and budget: the
+    same object comes back for the same screenshot (treat it as read-only)."""
+    return _RESIZED.get(image, lambda im: _resize(im, budget), tag=budget)
+
+
+def _resize(image: Image.Image, budget: PixelBudget) -> Image.Image:
     from PIL import Image as PILImage
 
     h, w = smart_resize(image.height, image.width, budget)
