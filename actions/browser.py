@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
+from actions.browser_capture import CaptureUnsupported, capture_viewport
 from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element, probe_focused
 from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
@@ -47,6 +48,7 @@ from actions.types import (
 )
 
 if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
     from playwright._impl._api_structures import Clip
     from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, ProxySettings
 
@@ -123,6 +125,7 @@ class BrowserEnvironment(EnvironmentBase):
         self._blocked: list[tuple[str, str]] = []  # (url, reason) of navigations stopped by the policy
         self._pointer = (0, 0)
         self._settler: PageSettler | None = None
+        self._direct_capture = True  # False once this Chromium's DevTools capture gave a wrong size
         self._mask = SecretMask() if self.options.mask_secrets else None
         try:
             self.reset()
@@ -249,36 +252,61 @@ class BrowserEnvironment(EnvironmentBase):
     # ----- observing -------------------------------------------------------------------------
 
     def observe(self) -> Observation:
-        """Screenshot of the viewport with its geometry, URL and title."""
-        from PIL import Image
+        """Screenshot of the viewport (or its observed area) with its geometry, URL and title.
 
+        A new compositor frame taken after the call, never an earlier one (actions.browser_capture);
+        a frame not returned within `screenshot_timeout_ms` raises EnvironmentUnavailable."""
         page = self.page
         device = self.options.screenshot_frame == "device"
-        fmt = self.options.image_format
+        scale = self.options.device_scale_factor if device else 1.0
         try:
-            data = page.screenshot(
-                type=fmt,
-                quality=self.options.jpeg_quality if fmt == "jpeg" else None,
-                scale="device" if device else "css",
-                caret="initial",
-                animations="allow",
-                timeout=self.options.screenshot_timeout_ms,
-                clip=self._area_clip(),
-            )
+            image = self._capture(page, scale)
             title = page.title()
         except Exception as e:
             self._raise_if_closed(e)
             raise EnvironmentUnavailable(
                 f"the browser did not return a screenshot of {page.url}: {_first_line(e)}"
             ) from e
-        image = Image.open(io.BytesIO(data)).convert("RGB")
         w, h = self.screen_size
-        geometry = ScreenGeometry(
-            width=w, height=h, scale=self.options.device_scale_factor if device else 1.0
-        )
+        geometry = ScreenGeometry(width=w, height=h, scale=scale)
         if self._mask is not None:  # before anyone sees it: the model, the run folder
             image = self._mask.mask(page, image, geometry.scale)
         return Observation(image=image, geometry=geometry, url=page.url, title=title)
+
+    def _capture(self, page: Page, scale: float) -> PILImage:
+        """The observed screen at `scale` image px per CSS px (1: CSS frame; the device scale factor:
+        device frame): over the page's DevTools session, one or two round trips; Playwright's
+        screenshot only where this Chromium's clips do not give the size asked for."""
+        if self._direct_capture:
+            try:
+                return capture_viewport(
+                    self._settler_for_page().cdp(),
+                    self.screen_size,
+                    scale,
+                    whole_viewport=self.options.observe_area is None,
+                    image_format=self.options.image_format,
+                    quality=self.options.jpeg_quality,
+                    timeout_ms=self.options.screenshot_timeout_ms,
+                )
+            except CaptureUnsupported:
+                self._direct_capture = False  # the same Chromium answers the same way next time
+        return self._playwright_capture(page, device=self.options.screenshot_frame == "device")
+
+    def _playwright_capture(self, page: Page, device: bool) -> PILImage:
+        """Playwright's own screenshot (the fallback): JPEG or PNG in CSS or device px."""
+        from PIL import Image
+
+        fmt = self.options.image_format
+        data = page.screenshot(
+            type=fmt,
+            quality=self.options.jpeg_quality if fmt == "jpeg" else None,
+            scale="device" if device else "css",
+            caret="initial",
+            animations="allow",
+            timeout=self.options.screenshot_timeout_ms,
+            clip=self._area_clip(),
+        )
+        return Image.open(io.BytesIO(data)).convert("RGB")
 
     @property
     def screen_size(self) -> tuple[int, int]:
@@ -286,12 +314,13 @@ class BrowserEnvironment(EnvironmentBase):
         return self.options.observe_area or self.options.viewport
 
     def _area_clip(self) -> Clip | None:
-        """The screenshot clip (page coordinates) of the observed area, when one is set."""
+        """Playwright's screenshot clip of the observed area, when one is set: CSS px of the
+        viewport (Playwright adds the scroll offset itself; adding it here showed the area twice
+        the scroll offset down on a scrolled page)."""
         if self.options.observe_area is None:
             return None
-        scroll = self.page.evaluate("[window.scrollX, window.scrollY]")
         w, h = self.options.observe_area
-        return {"x": scroll[0], "y": scroll[1], "width": w, "height": h}
+        return {"x": 0, "y": 0, "width": w, "height": h}
 
     def element_at(self, x: int, y: int) -> ElementInfo | None:
         """What a click at (x, y) CSS pixels would meet: the element, its state, what covers it
