@@ -23,8 +23,6 @@ import math
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Error as PlaywrightError
-
 from actions.types import Frozen
 
 if TYPE_CHECKING:
@@ -122,6 +120,8 @@ class SecretMask:
 
     def remember_focused(self, page: Page) -> None:
         """Remember the field that has the keyboard focus (call as a secret is typed)."""
+        from playwright.sync_api import Error as PlaywrightError
+
         frame = page.main_frame
         for _ in range(MAX_FRAME_DEPTH):
             try:
@@ -140,6 +140,8 @@ class SecretMask:
 
     def _remembered(self, handle: ElementHandle) -> bool:
         """Whether `handle` is the field remembered last (typing starts and ends in one field)."""
+        from playwright.sync_api import Error as PlaywrightError
+
         if not self._typed:
             return False
         try:
@@ -153,6 +155,8 @@ class SecretMask:
     def boxes(self, page: Page) -> list[Box]:
         """Where the secret fields are now (CSS px of the viewport); forgets fields whose
         document is gone."""
+        from playwright.sync_api import Error as PlaywrightError
+
         found: list[Box] = []
         roots = _script_roots(page)
         for gone in set(self._owners) - set(roots):
@@ -177,6 +181,8 @@ class SecretMask:
 
     def _password_boxes(self, frame: Frame) -> list[Box]:
         """The password fields of `frame` and the frames its script reaches, in the top viewport."""
+        from playwright.sync_api import Error as PlaywrightError
+
         try:
             rects = frame.evaluate(PASSWORD_BOXES_JS)
             if not rects:

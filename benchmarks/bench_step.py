@@ -123,15 +123,20 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+def _options(steps: int) -> AgentOptions:
+    """`steps` clicks, never asked, never stopped as a loop or by the watchdog."""
+    return AgentOptions(
+        confirm="never", max_steps=steps, history_images=HISTORY, plan=False, explain_blocked=False,
+        loop_nudge_after=steps + 1, loop_stop_after=steps + 1, stuck_after_s=None,
+    )  # fmt: skip
+
+
 def agent_steps(env: Environment, model: InstantModel, size: tuple[int, int]) -> dict[str, float]:
     """Run STEPS steps with recording; the per-step breakdown (medians, ms; steps 3.. so the history
     is full and caches are warm)."""
     backend = TimedOpenAI(ModelConfig(model="bench", endpoint=model.endpoint, max_retries=0))
     clock = StepClock()
-    options = AgentOptions(
-        confirm="never", max_steps=STEPS, history_images=HISTORY, plan=False, explain_blocked=False,
-        loop_nudge_after=50, loop_stop_after=50, stuck_after_s=None,
-    )  # fmt: skip
+    options = _options(STEPS)
     model.server_ms.clear()
     with tempfile.TemporaryDirectory() as folder:
         run_episode("Click on", env, backend, options, Path(folder), [clock])
@@ -279,10 +284,7 @@ def long_run() -> tuple[float, float]:
             if step.index in (20, LONG_RUN):
                 marks[step.index] = _rss_mb()
 
-    options = AgentOptions(
-        confirm="never", max_steps=LONG_RUN, history_images=HISTORY, explain_blocked=False,
-        loop_nudge_after=LONG_RUN, loop_stop_after=LONG_RUN, stuck_after_s=None,
-    )  # fmt: skip
+    options = _options(LONG_RUN)
     with tempfile.TemporaryDirectory() as folder:
         run_episode("Count", _Canvas(), backend, options, Path(folder), [Rss()])
     model.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import time
@@ -106,7 +107,7 @@ class _RowWorker:
         return self._backend
 
     def run(self, row: Row) -> RowOutcome:
-        folder = row_folder(row)
+        folder = row_folder(row.key)
         row_dir = self.config.out / folder
         if row_dir.exists():
             import shutil
@@ -147,12 +148,12 @@ def _row_worker(config: BatchConfig) -> _RowWorker:
     return _RowWorker(config)
 
 
-def _lost(row: Row, config: BatchConfig, exitcode: int | None) -> RowOutcome:
+def _lost(config: BatchConfig, row: Row, exitcode: int | None) -> RowOutcome:
     """A row whose worker died: recorded (unless the worker did just before), never run again."""
     done = finished(config.out)
     if row.key in done:
         return done[row.key]
-    begun = read_lines(config.out / row_folder(row) / JOURNAL)
+    begun = read_lines(config.out / row_folder(row.key) / JOURNAL)
     where = f"at step {begun[-1]['step']}" if begun else "before its first step"
     outcome = RowOutcome(
         key=row.key,
@@ -176,7 +177,7 @@ def finished(out: Path) -> dict[str, RowOutcome]:
 
 def interrupted(out: Path, row: Row) -> RowOutcome | None:
     """A row a dead batch had begun acting on (its journal has a step): never re-run blindly."""
-    begun = read_lines(out / row_folder(row) / JOURNAL)
+    begun = read_lines(out / row_folder(row.key) / JOURNAL)
     if not begun:
         return None
     return RowOutcome(
@@ -216,8 +217,8 @@ def run_batch(
                 progress("done", stopped)
             else:
                 pending.append(row)
-        lost = _LostRows(config)
         halt = _not_done if config.halt_on_error else None
+        lost = functools.partial(_lost, config)
         ran = run_pool(pending, _row_worker, config, config.out, config.workers, lost, progress, halt)
         for outcome in ran:
             outcomes[outcome.key] = outcome
@@ -237,22 +238,12 @@ def healed_from(job: Job, config: BatchConfig, outcomes: list[RowOutcome], dest:
 
     pairs = [
         (
-            config.out / row_folder(Row(key=o.key, line=o.line, values={})),
+            config.out / row_folder(o.key),
             tuple((s.number, s.fallback_dir) for s in o.steps if s.fallback_dir and s.ok),
         )
         for o in outcomes
     ]
     return save_healed(job, config.job_dir, fallback_folders(pairs), dest)
-
-
-class _LostRows:
-    """record_lost for the pool (a class, not a lambda: readable in tracebacks)."""
-
-    def __init__(self, config: BatchConfig) -> None:
-        self.config = config
-
-    def __call__(self, row: Row, exitcode: int | None) -> RowOutcome:
-        return _lost(row, self.config, exitcode)
 
 
 CSV_COLUMNS = ("key", "status", "reason", "fallbacks", "model_calls", "seconds", "screenshot")

@@ -4,31 +4,18 @@ validation errors) for a row that fails. Browser-only checks are skipped where n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from actions.environment import Environment
+from actions.typed import FOCUSED_JS
 from actions.types import Observation
 from tasks.jobs.compile import page_address
-from tasks.jobs.locate import Located, region_changed
+from tasks.jobs.locate import Located, browser_of, region_changed
 from tasks.jobs.params import fill
 from tasks.jobs.spec import Box, FieldHolds, JobStep, ScreenChanges, TextShown, UrlIs
 
-if TYPE_CHECKING:
-    from actions.browser import BrowserEnvironment
-
 CHECK_TIMEOUT_MS = 1500
-# The value of the focused field, through shadow roots and same-origin frames.
-_FOCUSED_VALUE_JS = """() => {
-  let e = document.activeElement;
-  for (;;) {
-    if (e && e.shadowRoot && e.shadowRoot.activeElement) { e = e.shadowRoot.activeElement; continue; }
-    if (e && e.tagName === 'IFRAME') { try { e = e.contentDocument.activeElement; continue; } catch (x) {} }
-    break;
-  }
-  if (!e) return null;
-  return 'value' in e && typeof e.value === 'string' ? e.value : (e.isContentEditable ? e.innerText : null);
-}"""
 # Visible messages a page shows about its form: alerts and invalid fields' descriptions.
 _MESSAGES_JS = """() => {
   const seen = new Set(), out = [];
@@ -41,15 +28,9 @@ _MESSAGES_JS = """() => {
 }"""
 
 
-def _browser(env: Environment) -> BrowserEnvironment | None:
-    from actions.browser import BrowserEnvironment
-
-    return env if isinstance(env, BrowserEnvironment) else None
-
-
 def _evaluate(env: Environment, script: str) -> Any:
     """`script` in the page, with a deadline; None when there is no page or it cannot answer."""
-    browser = _browser(env)
+    browser = browser_of(env)
     if browser is None:
         return None
     try:
@@ -107,13 +88,14 @@ def failed_postcondition(
                 return f"the page should be {want}, but it is {after.url}"
         elif isinstance(expect, FieldHolds):
             want = fill(expect.contains, values, "a field postcondition")
-            value = _evaluate(env, _FOCUSED_VALUE_JS)
-            if _browser(env) is not None and (not isinstance(value, str) or want not in value):
+            focused = _evaluate(env, FOCUSED_JS)  # the deep focused element, as typing reads it
+            value = focused.get("value") if isinstance(focused, dict) else None
+            if browser_of(env) is not None and (not isinstance(value, str) or want not in value):
                 return f"the focused field should hold {want!r}, but it holds {value!r}"
         elif isinstance(expect, TextShown):
             want = fill(expect.text, values, "a text postcondition")
             shown = _evaluate(env, "() => document.body ? document.body.innerText : ''")
-            if _browser(env) is not None and (not isinstance(shown, str) or want not in shown):
+            if browser_of(env) is not None and (not isinstance(shown, str) or want not in shown):
                 return f"the page should show {want!r}, but it does not"
         elif isinstance(expect, ScreenChanges):
             near = _near(step, located) if expect.near is not None else None

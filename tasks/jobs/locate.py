@@ -38,7 +38,8 @@ class Located(Frozen):
         return self.rung == "template"
 
 
-def _browser(env: Environment) -> BrowserEnvironment | None:
+def browser_of(env: Environment) -> BrowserEnvironment | None:
+    """`env` when it is the browser (element identity and page reads work there only)."""
     from actions.browser import BrowserEnvironment
 
     return env if isinstance(env, BrowserEnvironment) else None
@@ -79,7 +80,7 @@ def _in_view(box: dict[str, float], env: BrowserEnvironment) -> bool:
 
 def by_identity(env: Environment, target: Target) -> Located | None:
     """The browser element with the recorded role and name, else the recorded selector."""
-    browser = _browser(env)
+    browser = browser_of(env)
     element = target.element
     if browser is None or element is None:
         return None
@@ -119,7 +120,7 @@ def by_template(env: Environment, target: Target, job_dir: Path, screen: Observa
     if found is None:
         return None
     # In the browser the pixels alone are not enough: the element under them must be the one recorded.
-    browser, recorded = _browser(env), target.element
+    browser, recorded = browser_of(env), target.element
     live = browser.element_at(*found.point) if browser is not None and recorded is not None else None
     if recorded is not None and browser is not None and not same_element(recorded, live):
         return None

@@ -30,8 +30,9 @@ class RowOutcome(Frozen):
         return cls(key=row.key, line=row.line, screenshot=shot, **data)
 
 
-def row_folder(row: Row) -> str:
-    return f"rows/{safe_key(row.key)}"
+def row_folder(key: str) -> str:
+    """A row's folder in the results folder, by the row's key."""
+    return f"rows/{safe_key(key)}"
 
 
 def totals(outcomes: list[RowOutcome]) -> dict[str, Any]:

@@ -16,9 +16,8 @@ _CLASS = {"done": "ok", "failed": "bad", "needs_human": "cat"}
 
 def _row(o: RowOutcome) -> str:
     from tasks.jobs.outcomes import row_folder
-    from tasks.jobs.rows import Row
 
-    folder = row_folder(Row(key=o.key, line=o.line, values={}))
+    folder = row_folder(o.key)
     links = [f"<a href='{html.escape(o.screenshot)}'>screen</a>"] if o.screenshot else []
     links += [
         f"<a href='{html.escape(folder)}/{html.escape(s.fallback_dir)}/report.html'>fallback {s.number}</a>"
