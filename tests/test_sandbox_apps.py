@@ -144,6 +144,7 @@ def test_signup_submit_is_disabled_until_terms_then_validates(page: Any, server:
     page.click("#terms")
     assert page.is_enabled("#submit")
     page.click("#submit")
+    settle(page)  # the app saves its state over HTTP after the click returns
     errors = state(server, "signup")["errors"]
     assert set(errors) == {"email", "username", "password", "country"}
     assert "taken" in errors["username"]
