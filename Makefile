@@ -7,9 +7,9 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 APT_PACKAGES := xvfb xdotool openbox x11-utils x11-xserver-utils xclip xsel wmctrl xfonts-base xterm fonts-noto-cjk chromium mousepad python3-gi gir1.2-gtk-3.0
 PYTEST_ARGS ?=
 
-.PHONY: setup system venv test test-vllm lint format run eval bench clean
+.PHONY: setup system venv setup-osworld test test-vllm lint format run eval bench clean
 
-setup: system venv
+setup: system venv setup-osworld
 
 # System packages: installed only when something is missing and we are root on Debian/Ubuntu.
 system:
@@ -31,6 +31,24 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH_SPEC)
 	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+# OSWorld's own evaluators (PyPI desktop-env, Apache-2.0) in their own venv: desktop-env pins numpy<2,
+# torch 2.5 and transformers 4.35, which conflict with ours. It goes in with --no-deps beside only what
+# its metrics, getters and controllers import (tasks/osworld/desktop_env_requirements.txt; ~40 s).
+# tasks/osworld/desktop_env_bridge.py runs tasks/osworld/desktop_env_worker.py in it; the last line
+# checks every metric, getter and setup step module imports (only the left-out heavy ones may not).
+OSWORLD_VENV ?= .venv-osworld
+OSWORLD_PY := $(OSWORLD_VENV)/bin/python
+DESKTOP_ENV_SPEC ?= desktop-env==1.0.2
+
+setup-osworld: $(OSWORLD_VENV)/.installed
+
+$(OSWORLD_VENV)/.installed: tasks/osworld/desktop_env_requirements.txt
+	test -x $(OSWORLD_PY) || python3 -m venv $(OSWORLD_VENV)
+	$(OSWORLD_PY) -m pip install -q -r tasks/osworld/desktop_env_requirements.txt
+	$(OSWORLD_PY) -m pip install -q --no-deps $(DESKTOP_ENV_SPEC)
+	cd /tmp && $(abspath $(OSWORLD_PY)) $(abspath tasks/osworld/desktop_env_worker.py) --check
 	touch $@
 
 test:

@@ -29,3 +29,23 @@ class EnvironmentClosed(QwenAgentError):
 
 class StopRequested(QwenAgentError):
     """The user pressed the kill-switch hotkey or Ctrl+C; the loop stops before its next action."""
+
+
+class VmUnavailable(EnvironmentUnavailable):
+    """A VM's HTTP server (OSWorld's in-VM server, port 5000) did not answer in time or refused the
+    connection. The message names the URL; the harness counts it as an infrastructure error."""
+
+    def __init__(self, url: str, detail: str, timed_out: bool = False) -> None:
+        self.url = url
+        self.timed_out = timed_out  # it did not answer in time (a refused connection: False)
+        super().__init__(f"the VM at {url} is unavailable: {detail}")
+
+
+class VmRequestFailed(QwenAgentError):
+    """A VM's HTTP server answered a request with an error status (a setup step it could not do);
+    `status` is the HTTP status, the message carries the server's own words."""
+
+    def __init__(self, url: str, status: int, detail: str) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(f"the VM at {url} answered {status}: {detail}")

@@ -57,3 +57,19 @@ def test_console_script_help_without_display() -> None:
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, env=_env(), timeout=60)
     assert out.returncode == 0, out.stderr
     assert "inspect" in out.stdout
+
+
+def test_eval_grounding_is_routed_to_its_own_command() -> None:
+    """`qwen-agent eval grounding PATH` is eval's grounding form, not a suite named 'grounding'."""
+    exe = os.path.join(os.path.dirname(sys.executable), "qwen-agent")
+    out = subprocess.run(
+        [exe, "eval", "grounding", "--help"], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "grounding accuracy" in out.stdout.lower() and "--format" in out.stdout
+    missing = subprocess.run(
+        [exe, "eval", "grounding", "/nonexistent/screenspot.json"], capture_output=True, text=True, env=_env(),
+        timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2, missing.stderr
+    assert "/nonexistent/screenspot.json" in missing.stderr

@@ -166,8 +166,10 @@ def _argv(tmp_path: Path, suite: Path) -> list[str]:
         call("left_click", coordinate=[500, 500]),
         call("terminate", status="success"),
     )
+    # --allow-host-setup: the desktop task's getter runs `echo yes` on this machine (our own task).
     return [sys.executable, "-m", "tasks.cli", "eval", str(suite), "--model", model,
-            "--out", str(tmp_path / "results"), "--run-name", "r", "--workers", "2", "--max-steps", "3"]  # fmt: skip
+            "--out", str(tmp_path / "results"), "--run-name", "r", "--workers", "2", "--max-steps", "3",
+            "--allow-host-setup"]  # fmt: skip
 
 
 def _name(pid: int) -> str:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["actions", "model", "agent", "tasks"]
 # tasks/ rooms, lowest first: a room may import the rooms before it, never those after it.
-ROOMS = ["apps", "osworld", "suites", "reference", "calibration", "pool", "eval", "jobs", "cli"]
+ROOMS = ["apps", "osworld", "suites", "reference", "calibration", "pool", "eval", "jobs", "grounding", "cli"]
 SHARED = {"__init__.py", "environments.py"}  # tasks/ modules beside the rooms
 
 

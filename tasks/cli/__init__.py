@@ -13,7 +13,8 @@ import typer
 
 from tasks.cli.calibrate import calibrate_command
 from tasks.cli.common import console_error, exit_on_error
-from tasks.cli.eval import eval_command
+from tasks.cli.eval import EVAL_EPILOG, eval_command
+from tasks.cli.grounding import grounding_eval_command
 from tasks.cli.inspect import inspect_app
 from tasks.cli.job import job_app
 from tasks.cli.run import RUN_EXAMPLES, run_command
@@ -29,7 +30,9 @@ app = typer.Typer(
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(job_app, name="job")
 app.command("run", epilog=RUN_EXAMPLES)(run_command)
-app.command("eval")(eval_command)
+app.command("eval", epilog=EVAL_EPILOG)(eval_command)
+# `eval grounding PATH` is eval's other form (main() routes it: its first word is no suite name).
+app.command("eval-grounding", hidden=True)(grounding_eval_command)
 app.command("calibrate")(calibrate_command)
 app.command("sandbox")(sandbox_command)
 
@@ -51,6 +54,16 @@ def _root(
     """A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model."""
 
 
+EVAL_FORMS = {"grounding": "eval-grounding"}
+
+
+def route(argv: list[str]) -> list[str]:
+    """`eval grounding ...` -> `eval-grounding ...`; every other command line as it is."""
+    if len(argv) >= 2 and argv[0] == "eval" and argv[1] in EVAL_FORMS:
+        return [EVAL_FORMS[argv[1]], *argv[2:]]
+    return argv
+
+
 def main() -> None:
     """Console entry point: our own errors print one clear line instead of a traceback. Everything
     printed passes the secrets' redactor (agent.redacted_output), a crash's traceback included."""
@@ -60,7 +73,7 @@ def main() -> None:
     with redacted_output(Redactor.from_environment()):
         try:
             with exit_on_error():
-                app()
+                app(args=route(sys.argv[1:]))
         except Exception:
             # Printed here, while stderr is still redacted (a traceback can quote a URL with a secret);
             # exit 1, as an uncaught exception would.
@@ -68,4 +81,4 @@ def main() -> None:
             sys.exit(1)
 
 
-__all__ = ["app", "console_error", "main"]
+__all__ = ["app", "console_error", "main", "route"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from actions.environment import Environment
 from actions.errors import QwenAgentError
@@ -29,11 +30,14 @@ from model.config import DEFAULT_MODEL, ModelConfig
 from model.qwen3vl import DEFAULT_GRID
 from tasks.environments import EnvironmentSettings, open_environment
 from tasks.eval.results import ResultsDir, TaskOutcome, classify
+from tasks.eval.vm_seat import VmSeat
+from tasks.osworld.census import LOCAL_SCREEN
 from tasks.osworld.context import TaskContext
 from tasks.osworld.errors import SetupFailed, Unsupported
 from tasks.osworld.scoring import MetricError, ended_with_fail, score_task
 from tasks.osworld.setup_steps import run_steps, sandbox_reset
-from tasks.osworld.spec import TaskEntry, resolve_task
+from tasks.osworld.spec import DEFAULT_CLIENT_PASSWORD, TaskEntry, environment_placeholders, resolve_task
+from tasks.osworld.vocabulary import Vocabulary
 from tasks.pool.workers import run_pool
 from tasks.suites import VOCABULARY
 
@@ -58,6 +62,28 @@ class EvalConfig(Frozen):
     # OSWorld sleeps 20 s before evaluate(); we wait for the screen to settle, then this long, so a
     # command started by the last keypress (a shell's `sort > file`) has finished writing.
     desktop_score_delay_s: float = Field(default=1.0, ge=0)
+    # Consent to run task files' host commands and paths outside the work folder on this machine
+    # (tasks.osworld.host_access); without it such tasks are refused before anything runs.
+    allow_host_setup: bool = False
+    # {CLIENT_PASSWORD} in task files: OSWorld's VM user password ("password" unless overridden).
+    client_password: str = Field(
+        default_factory=lambda: os.environ.get("QWEN_AGENT_CLIENT_PASSWORD", DEFAULT_CLIENT_PASSWORD)
+    )
+    # OSWorld VM servers, one per worker (e.g. http://localhost:5000; none: this machine), the user's
+    # command that reverts a VM between tasks, and where each VM's Chrome / VLC ports are reachable.
+    vm: tuple[str, ...] = ()
+    vm_reset: str | None = None
+    vm_chromium_port: int = Field(default=9222, gt=0, lt=65536)
+    vm_vlc_port: int = Field(default=8080, gt=0, lt=65536)
+
+    @model_validator(mode="after")
+    def _one_vm_per_worker(self) -> EvalConfig:
+        if self.vm and self.workers > len(self.vm):
+            raise ValueError(
+                f"{self.workers} workers but {len(self.vm)} VM(s): each worker drives its own VM "
+                "(pass --vm once per worker)"
+            )
+        return self
 
 
 class _Worker:
@@ -73,6 +99,7 @@ class _Worker:
         # (viewport, scale, observed area) -> the open browser and what closes it
         self._browsers: dict[tuple[object, ...], tuple[contextlib.ExitStack, Environment]] = {}
         self._shared_backend: Any = None
+        self._vm_seat: VmSeat | None = None
 
     # ----- resources -------------------------------------------------------------------------
     def sandbox_url(self) -> str:
@@ -81,6 +108,15 @@ class _Worker:
 
             self._sandbox = SandboxServer(port=0).start()
         return str(self._sandbox.url)
+
+    def vm_seat(self) -> VmSeat:
+        """This worker's VM (one per worker, claimed on first use)."""
+        if self._vm_seat is None:
+            self._vm_seat = VmSeat(
+                self.config.vm, self.results.root, self.config.vm_reset,
+                self.config.vm_chromium_port, self.config.vm_vlc_port,
+            )  # fmt: skip
+        return self._vm_seat
 
     def display(self) -> Any:
         if self._display is None:
@@ -142,6 +178,8 @@ class _Worker:
                 stack.close()
         if self._shared_backend is not None:
             self._shared_backend.close()
+        if self._vm_seat is not None:
+            self._vm_seat.close()
         if self._display is not None:
             self._display.stop()
         if self._sandbox is not None:
@@ -158,39 +196,21 @@ class _Worker:
         dirs = {name: work / name for name in ("workdir", "downloads", "cache")}
         for d in dirs.values():
             d.mkdir(parents=True)
-        needs_sandbox = "{SANDBOX}" in entry.spec.model_dump_json() or any(
-            s.type == "sandbox_reset" for s in spec.config
-        )
-        mapping = {"WORKDIR": str(dirs["workdir"]), "DOWNLOADS": str(dirs["downloads"])}
-        if needs_sandbox:
-            mapping["SANDBOX"] = self.sandbox_url()
-        resolved = resolve_task(spec, mapping)
         started = time.perf_counter()
         ctx: TaskContext | None = None
         desktop = contextlib.ExitStack()  # a desktop environment lives for one task
         try:
-            kind = resolved.env_kind
-            if kind == "browser":
-                env = self.browser(entry)
-                child_env: dict[str, str] = {}
+            if self.config.vm:
+                ctx, vocabulary = self._vm_context(entry, dirs)
             else:
-                display = self.display()
-                env = desktop.enter_context(
-                    open_environment(EnvironmentSettings(kind="desktop", display=display.display))
-                )
-                child_env = dict(display.env)
-            ctx = TaskContext(
-                entry=entry.model_copy(update={"spec": resolved}), env=env, env_kind=kind,
-                suite_root=self.config.suite_root, workdir=dirs["workdir"], downloads=dirs["downloads"],
-                cache_dir=dirs["cache"], sandbox_url=mapping.get("SANDBOX"), child_env=child_env,
-            )  # fmt: skip
-            return self._run_in(ctx, folder, base, started)
+                ctx, vocabulary = self._local_context(entry, dirs, desktop), VOCABULARY
+            return self._run_in(ctx, folder, base, started, vocabulary)
         except Unsupported as e:
             return TaskOutcome(**base, status="unsupported", reason=f"unsupported: {e}")
         except SetupFailed as e:
             return TaskOutcome(
                 **base, status="setup_failed", score=0.0, reason=str(e), category="setup_failed",
-                duration_s=time.perf_counter() - started,
+                duration_s=time.perf_counter() - started, notes=list(ctx.notes) if ctx else [],
             )  # fmt: skip
         except Exception as e:
             (folder / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -204,7 +224,69 @@ class _Worker:
             desktop.close()
             shutil.rmtree(work, ignore_errors=True)
 
-    def _run_in(self, ctx: TaskContext, folder: Path, base: dict[str, Any], started: float) -> TaskOutcome:
+    def _local_context(
+        self, entry: TaskEntry, dirs: dict[str, Path], desktop: contextlib.ExitStack
+    ) -> TaskContext:
+        """The task on this machine: this worker's browser, or a desktop on its Xvfb display."""
+        spec = entry.spec
+        needs_sandbox = "{SANDBOX}" in spec.model_dump_json() or any(
+            s.type == "sandbox_reset" for s in spec.config
+        )
+        # The screen the task sees, in px: the browser's viewport, or the local desktop's display.
+        screen = (spec.viewport or LOCAL_SCREEN) if spec.env_kind == "browser" else LOCAL_SCREEN
+        mapping = {
+            "WORKDIR": str(dirs["workdir"]), "DOWNLOADS": str(dirs["downloads"]),
+            **environment_placeholders(screen, self.config.client_password),
+        }  # fmt: skip
+        if needs_sandbox:
+            mapping["SANDBOX"] = self.sandbox_url()
+        resolved = resolve_task(spec, mapping)
+        kind = resolved.env_kind
+        if kind == "browser":
+            env = self.browser(entry)
+            child_env: dict[str, str] = {}
+        else:
+            display = self.display()
+            env = desktop.enter_context(
+                open_environment(EnvironmentSettings(kind="desktop", display=display.display))
+            )
+            child_env = dict(display.env)
+        return TaskContext(
+            entry=entry.model_copy(update={"spec": resolved}), env=env, env_kind=kind,
+            suite_root=self.config.suite_root, workdir=dirs["workdir"], downloads=dirs["downloads"],
+            cache_dir=dirs["cache"], sandbox_url=mapping.get("SANDBOX"), child_env=child_env,
+        )  # fmt: skip
+
+    def _vm_context(self, entry: TaskEntry, dirs: dict[str, Path]) -> tuple[TaskContext, Vocabulary]:
+        """The task on this worker's OSWorld VM (tasks.eval.vm_seat): placeholders from the VM's
+        screen and folders made on the VM; set up and scored with OSWorld's own vocabulary."""
+        seat = self.vm_seat()
+        seat.before_task()
+        env = seat.environment()
+        vocabulary = seat.vocabulary()
+        screen = (env.geometry.width, env.geometry.height)
+        mapping = {
+            **seat.work_paths(f"{entry.domain}__{entry.spec.id}"),
+            **environment_placeholders(screen, self.config.client_password),
+        }
+        resolved = resolve_task(entry.spec, mapping)
+        # Everything happens on the VM's desktop, Chrome included: its getters reach the VM's
+        # Chrome over the debugging port, not our browser.
+        ctx = TaskContext(
+            entry=entry.model_copy(update={"spec": resolved}), env=env, env_kind="desktop",
+            suite_root=self.config.suite_root, workdir=dirs["workdir"], downloads=dirs["downloads"],
+            cache_dir=dirs["cache"],
+        )  # fmt: skip
+        ctx.data["vm"] = seat.address(dirs["cache"])
+        if self.config.vm_reset is None and seat.tasks_run > 1:
+            ctx.notes.append(
+                "the VM was not reset before this task (no --vm-reset): it starts from the last one's state"
+            )
+        return ctx, vocabulary
+
+    def _run_in(
+        self, ctx: TaskContext, folder: Path, base: dict[str, Any], started: float, vocabulary: Vocabulary
+    ) -> TaskOutcome:
         from agent.loop import run_episode
         from agent.options import AgentOptions
         from model.qwen3vl import ProtocolSettings
@@ -217,7 +299,7 @@ class _Worker:
             for app in spec.related_apps:
                 if app in APP_NAMES and ctx.sandbox_url:
                     sandbox_reset(ctx, app=app)
-        run_steps(ctx, list(spec.config), VOCABULARY.setup_steps)
+        run_steps(ctx, list(spec.config), vocabulary.setup_steps)
         ctx.env.settle()  # the first screenshot shows the set-up's result, not its middle
         instruction = ctx.instruction or spec.instruction
         backend = self.backend(ctx.env, ctx)
@@ -232,7 +314,7 @@ class _Worker:
             ctx.env.settle()
             time.sleep(self.config.desktop_score_delay_s)
         try:
-            score = score_task(spec, ctx, run, VOCABULARY)
+            score = score_task(spec, ctx, run, vocabulary)
         except MetricError as e:
             return TaskOutcome(
                 **base, status="error", score=0.0, reason=f"evaluator error: {e}", category="error",

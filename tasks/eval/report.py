@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from tasks.eval.results import CATEGORY_TEXT, TaskOutcome
+from tasks.eval.results import CATEGORY_TEXT, ERROR_STATUSES, TaskOutcome
 
 REPORT_CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}
@@ -24,14 +24,15 @@ def _rate_row(name: str, r: dict[str, Any]) -> str:
     return (
         f"<tr><td>{html.escape(name)}</td><td>{r['tasks']}</td><td>{r['scored']}</td>"
         f"<td>{r['success']}</td><td>{_pct(r['success_rate'])}</td><td>{r['unsupported']}</td>"
-        f"<td>{r['invalid']}</td><td>{r['errors']}</td></tr>"
+        f"<td>{r.get('refused', 0)}</td><td>{r['invalid']}</td><td>{r['errors']}</td></tr>"
     )
 
 
 def _task_row(o: TaskOutcome) -> str:
     link = f"{html.escape(o.domain)}/{html.escape(o.task_id)}/report.html"
-    score = "-" if o.score is None else f"{o.score:.2f}"
-    cls = "ok" if (o.score or 0) >= 1 else ("muted" if o.score is None else "bad")
+    counted = o.status == "scored"  # an error's recorded 0.0 is not the model's score
+    score = f"{o.score:.2f}" if counted and o.score is not None else "-"
+    cls = ("ok" if (o.score or 0) >= 1 else "bad") if counted else "muted"
     cat = f'<span class="cat">{html.escape(o.category)}</span>' if o.category else ""
     extra = "".join(
         f"<div class='muted'>{html.escape(k)}: {html.escape(str(v))}</div>" for k, v in o.extra.items()
@@ -45,7 +46,8 @@ def _task_row(o: TaskOutcome) -> str:
 
 
 def render_eval_report(summary: dict[str, Any], outcomes: list[TaskOutcome]) -> str:
-    cols = ("scope", "tasks", "scored", "success", "success rate", "unsupported", "invalid", "errors")
+    cols = ("scope", "tasks", "scored", "success", "success rate", "unsupported", "refused", "invalid",
+            "errors")  # fmt: skip
     head = "<tr>" + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
     rates = [_rate_row("overall", summary["overall"]), _rate_row("feasible", summary["feasible"]),
              _rate_row("infeasible", summary["infeasible"])]  # fmt: skip
@@ -59,12 +61,27 @@ def render_eval_report(summary: dict[str, Any], outcomes: list[TaskOutcome]) -> 
         or "<tr><td colspan=3>none</td></tr>"
     )
     rows = "".join(_task_row(o) for o in outcomes)
+    errors = [o for o in outcomes if o.status in ERROR_STATUSES]
+    error_rows = "".join(
+        f"<tr><td>{html.escape(o.key)}</td><td>{html.escape(o.status)}</td><td>{html.escape(o.reason)}</td></tr>"
+        for o in errors
+    )
+    error_table = (
+        f"<h2>Infrastructure errors ({len(errors)}, not counted in the success rate)</h2>"
+        "<p>Setup, state reading or the environment failed, not the model: "
+        "<code>qwen-agent eval ... --retry-errors</code> runs only these again.</p>"
+        f"<table><tr><th>task</th><th>status</th><th>reason</th></tr>{error_rows}</table>"
+        if errors
+        else ""
+    )
     title = f"{summary['suite']} - {summary['model']}"
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{REPORT_CSS}</style></head><body><h1>{html.escape(title)}</h1>
-<p>Success rate = mean score over scored tasks (OSWorld's figure).
-Unsupported and invalid tasks are not scored.</p>
+<p>Success rate = mean score over the tasks the model was scored on (OSWorld's figure).
+Infrastructure errors, unsupported, refused (host commands without consent) and invalid tasks are not
+scored and do not lower it.</p>
 <table>{head}{"".join(rates)}</table>
+{error_table}
 <h2>Why tasks failed</h2><table><tr><th>category</th><th>tasks</th><th>meaning</th></tr>{failures}</table>
 <h2>Tasks</h2><table><tr><th>task</th><th>score</th><th>status</th><th>failure</th><th>steps</th><th>s</th><th>instruction</th><th>reason</th></tr>{rows}</table>
 </body></html>

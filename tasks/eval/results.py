@@ -38,7 +38,12 @@ def owner_file(folder: Path) -> Path:
     return folder.with_name(f".{folder.name}.worker")
 
 
-TaskStatus = Literal["scored", "setup_failed", "error", "unsupported", "invalid"]
+TaskStatus = Literal["scored", "setup_failed", "error", "unsupported", "refused", "invalid"]
+ERROR_STATUSES = frozenset({"error", "setup_failed"})
+"""Infrastructure errors (setup failed, a getter or metric raised, a dead worker, an unreachable VM):
+not the model's doing, so they stay out of the success rate, are counted beside it, and run again with
+--retry-errors. Their record keeps score 0.0 so that scores.jsonl marks them finished (resume)."""
+NOT_RUN_STATUSES = frozenset({"unsupported", "refused", "invalid"})
 FailureCategory = Literal[
     "parse_errors",
     "loop",
@@ -75,7 +80,7 @@ class TaskOutcome(BaseModel):
     domain: str
     task_id: str
     status: TaskStatus
-    score: float | None = None  # None: not scored (unsupported, invalid)
+    score: float | None = None  # None: not run (unsupported, refused, invalid)
     reason: str = ""
     category: FailureCategory | None = None  # set when score < 1
     infeasible: bool = False
@@ -218,7 +223,7 @@ class ResultsDir:
         if owner is not None:
             raise FolderInUse(f"{folder} is still being written by process {owner}; not writing its score")
         _write_atomic(folder / "score.json", outcome.model_dump_json(indent=2))
-        if outcome.score is not None:  # else not run (unsupported, invalid): nothing to skip on resume
+        if outcome.score is not None:  # else not run (unsupported, refused, invalid): nothing to skip
             self._commit(outcome, folder)
         owner_file(folder).unlink(missing_ok=True)  # finished: nobody writes it any more
 
@@ -282,7 +287,10 @@ def classify(run: RunResult | None, score: float, infeasible: bool, fail: bool) 
 
 
 def _rate(outcomes: list[TaskOutcome]) -> dict[str, Any]:
-    scored = [o for o in outcomes if o.score is not None]
+    """Figures of a group of tasks: success_rate is the mean score over the tasks the model was scored
+    on (status "scored"); infrastructure errors, refused, unsupported and invalid tasks are counted
+    apart and never lower it."""
+    scored = [o for o in outcomes if o.status == "scored"]
     total = sum(o.score or 0.0 for o in scored)
     return {
         "tasks": len(outcomes),
@@ -291,17 +299,19 @@ def _rate(outcomes: list[TaskOutcome]) -> dict[str, Any]:
         "score_sum": round(total, 4),
         "success_rate": round(total / len(scored), 4) if scored else None,
         "unsupported": sum(1 for o in outcomes if o.status == "unsupported"),
+        "refused": sum(1 for o in outcomes if o.status == "refused"),
         "invalid": sum(1 for o in outcomes if o.status == "invalid"),
-        "errors": sum(1 for o in outcomes if o.status in ("error", "setup_failed")),
+        "errors": sum(1 for o in outcomes if o.status in ERROR_STATUSES),
     }
 
 
 def summarize(outcomes: list[TaskOutcome], suite: str, model: str) -> dict[str, Any]:
-    """Per-domain and overall figures; success_rate = mean score over scored tasks (OSWorld's)."""
+    """Per-domain and overall figures; success_rate = mean score over scored tasks (OSWorld's figure,
+    without infrastructure errors: "errors" counts them, "error_tasks" gives each one's reason)."""
     domains = sorted({o.domain for o in outcomes})
     feasible = [o for o in outcomes if not o.infeasible]
     infeasible = [o for o in outcomes if o.infeasible]
-    failures = Counter(o.category for o in outcomes if o.category)
+    failures = Counter(o.category for o in outcomes if o.category and o.status == "scored")  # the model's
     return {
         "suite": suite,
         "model": model,
@@ -310,9 +320,15 @@ def summarize(outcomes: list[TaskOutcome], suite: str, model: str) -> dict[str, 
         "infeasible": _rate(infeasible),
         "domains": {d: _rate([o for o in outcomes if o.domain == d]) for d in domains},
         "failures": dict(sorted(failures.items())),
+        "errors": sum(1 for o in outcomes if o.status in ERROR_STATUSES),
+        "error_tasks": [
+            {"task": o.key, "status": o.status, "category": o.category, "reason": o.reason}
+            for o in outcomes
+            if o.status in ERROR_STATUSES
+        ],
         "not_run": [
             {"task": o.key, "status": o.status, "reason": o.reason}
             for o in outcomes
-            if o.status in ("unsupported", "invalid")
+            if o.status in NOT_RUN_STATUSES
         ],
     }

@@ -21,6 +21,7 @@ from typing import Any
 from actions.xtools import find_tool, install_hint
 from tasks.osworld.context import TaskContext
 from tasks.osworld.errors import SetupFailed, Unsupported
+from tasks.osworld.spec import is_browser_boilerplate
 
 SetupStepFn = Callable[..., None]
 COMMAND_TIMEOUT_S = 120.0
@@ -37,15 +38,12 @@ def _argv(command: Any, shell: bool) -> list[str] | str:
     raise SetupFailed(f"command must be a string or a list of strings, got {command!r}")
 
 
-def _is_browser_argv(argv: list[str] | str) -> bool:
-    first = (shlex.split(argv) if isinstance(argv, str) else argv)[:1]
-    return bool(first) and Path(first[0]).name in {"google-chrome", "chromium", "chromium-browser", "chrome"}
-
-
 def launch(ctx: TaskContext, command: Any, shell: bool = False, **_: Any) -> None:
-    """Start a program in the background on the task's display (Chrome in a browser task: already there)."""
+    """Start a program in the background on the task's display (Chrome and its DevTools forwarding in
+    a browser task: already there)."""
     argv = _argv(command, shell)
-    if ctx.env_kind == "browser" and _is_browser_argv(argv):
+    words = shlex.split(argv) if isinstance(argv, str) else argv
+    if ctx.env_kind == "browser" and is_browser_boilerplate(words):
         return
     try:
         proc = subprocess.Popen(

@@ -38,9 +38,10 @@ class EvaluatorSpec(BaseModel):
     """OSWorld's evaluator: metric name(s), getter configs, options, postconfig steps and `conj`.
 
     With a list of metrics, `result`, `expected` and `options` are parallel lists (entries may be None).
+    Keys OSWorld's runner does not read (real files carry `_config_note`) are kept and shown as notes.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     func: str | list[str]
     result: GetterConfig | list[GetterConfig | None] | None = None
@@ -77,6 +78,11 @@ class EvaluatorSpec(BaseModel):
         """The metric names as a list (one entry for a single metric)."""
         return list(self.func) if isinstance(self.func, list) else [self.func]
 
+    @property
+    def notes(self) -> list[str]:
+        """The evaluator's extra keys as `key: value` lines (a task author's remarks, not evaluated)."""
+        return [f"evaluator.{k}: {v}" for k, v in (self.model_extra or {}).items()]
+
     def getter_configs(self) -> list[tuple[str, GetterConfig]]:
         """(field, config) of every getter config, for name checks."""
         out: list[tuple[str, GetterConfig]] = []
@@ -99,7 +105,7 @@ class TaskSpec(BaseModel):
     id: str = Field(min_length=1)
     instruction: str
     snapshot: str = ""
-    source: str = ""
+    source: str | list[str] = ""  # real files have both: a URL, or a list of URLs
     config: list[SetupStep] = Field(default_factory=list)
     related_apps: list[str] = Field(default_factory=list)
     evaluator: EvaluatorSpec
@@ -128,15 +134,35 @@ class TaskSpec(BaseModel):
         if not apps & BROWSER_APPS:
             return "desktop"
         launches_other = any(
-            s.type == "launch" and not _is_browser_command(s.parameters.get("command")) for s in self.config
+            s.type == "launch" and not is_browser_boilerplate(s.parameters.get("command"))
+            for s in self.config
         )
         return "desktop" if launches_other else "browser"
 
 
-def _is_browser_command(command: Any) -> bool:
-    first = command[0] if isinstance(command, list) and command else command
-    name = str(first or "").split()[0] if first else ""
-    return Path(name).name in {"google-chrome", "chromium", "chromium-browser", "chrome"}
+BROWSER_PROGRAMS = frozenset({"google-chrome", "chromium", "chromium-browser", "chrome"})
+
+
+def command_words(command: Any) -> list[str]:
+    """A step's `command` as words (a string is split on blanks; anything else gives [])."""
+    if isinstance(command, str):
+        return command.split()
+    if isinstance(command, list) and all(isinstance(c, str) for c in command):
+        return list(command)
+    return []
+
+
+def is_browser_boilerplate(command: Any) -> bool:
+    """OSWorld's Chrome start: `google-chrome --remote-debugging-port=1337`, and `socat` forwarding
+    tcp 9222 to it (its controller talks to Chrome there). The browser environment has its own
+    browser, so both are its business, not a program to start."""
+    words = command_words(command)
+    if not words:
+        return False
+    name = Path(words[0]).name
+    if name in BROWSER_PROGRAMS:
+        return True
+    return name == "socat" and any(w.startswith("tcp-listen:9222") for w in words[1:])
 
 
 class TaskEntry(BaseModel):
@@ -178,6 +204,9 @@ class Suite(BaseModel):
     root: Path
     tasks: tuple[TaskEntry, ...]
     errors: tuple[TaskFileError, ...] = ()
+    # A built-in suite: its setups (files written under {WORKDIR}, xterm / mousepad started there) are
+    # part of qwen-agent, so they run on the host without --allow-host-setup (tasks.osworld.host_access).
+    trusted: bool = False
 
     def select(self, domains: Iterable[str] = (), ids: Iterable[str] = ()) -> Suite:
         """Only the tasks of these domains and/or ids (empty = all). A domain or id the suite does not
@@ -330,6 +359,24 @@ def substitute(value: Any, mapping: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: substitute(v, mapping) for k, v in value.items()}
     return value
+
+
+DEFAULT_CLIENT_PASSWORD = "password"
+"""OSWorld's VM user password, which its task files use as {CLIENT_PASSWORD} (e.g. `echo {CLIENT_PASSWORD}
+| sudo -S ...`); `--client-password` or QWEN_AGENT_CLIENT_PASSWORD override it."""
+
+
+def environment_placeholders(screen: tuple[int, int], client_password: str) -> dict[str, str]:
+    """OSWorld's placeholders that come from the environment: the screen in pixels (width, height),
+    its halves (integer division, as OSWorld's files expect whole pixels) and the VM user's password."""
+    width, height = screen
+    return {
+        "SCREEN_WIDTH": str(width),
+        "SCREEN_HEIGHT": str(height),
+        "SCREEN_WIDTH_HALF": str(width // 2),
+        "SCREEN_HEIGHT_HALF": str(height // 2),
+        "CLIENT_PASSWORD": client_password,
+    }
 
 
 def resolve_task(spec: TaskSpec, mapping: Mapping[str, str]) -> TaskSpec:

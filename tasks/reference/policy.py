@@ -289,6 +289,10 @@ class ReferenceBackend:
     # ----- desktop windows -----------------------------------------------------------------------
 
     def _xdotool(self, *args: str) -> str:
+        remote = getattr(self.env, "execute_command", None)
+        if callable(remote):  # a VM (actions.vm_environment): its windows are there, not here
+            code, out, _ = remote(["xdotool", *args])
+            return str(out) if code == 0 else ""
         env = dict(os.environ)
         display = getattr(self.env, "display", None)
         if isinstance(display, str):

@@ -32,8 +32,12 @@ def resolve_suite(name_or_path: str, meta: str | None = None, **miniwob_options:
         return miniwob.miniwob_suite(**miniwob_options)
     path = Path(name_or_path)
     if name_or_path in BUILTIN_SUITES and not path.exists():
-        return load_suite(builtin_root(name_or_path), name=name_or_path, meta=meta)
-    return load_suite(path, meta=meta)
+        suite = load_suite(builtin_root(name_or_path), name=name_or_path, meta=meta)
+        return suite.model_copy(update={"trusted": True})
+    suite = load_suite(path, meta=meta)
+    # The built-in folder given by its path is the same reviewed files.
+    builtin = path.resolve() == builtin_root("sandbox").resolve()
+    return suite.model_copy(update={"trusted": True}) if builtin else suite
 
 
 def list_suites() -> list[tuple[str, int, str]]:
