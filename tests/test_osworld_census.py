@@ -122,6 +122,21 @@ def test_vm_census_uses_desktop_envs_names() -> None:
     assert dict(sandbox.top_reasons())["unknown setup step 'sandbox_reset'"] == 39
 
 
+def test_on_the_vm_a_metric_that_runs_task_code_here_needs_consent(tmp_path: Path) -> None:
+    """OSWorld's check_python_file_by_test_suite imports the task's test file on THIS machine."""
+    spec = TaskSpec.model_validate({
+        "id": "t", "instruction": "x",
+        "evaluator": {"func": "check_python_file_by_test_suite", "result": {"type": "vm_file", "path": "/home/user/a.py",
+                      "dest": "a.py"}, "expected": {"type": "cloud_file", "path": "https://x.example/test.py", "dest": "t.py"}},
+    })  # fmt: skip
+    entry = TaskEntry(domain="vs_code", spec=spec, path=tmp_path / "t.json")
+    names = desktop_env_names()
+    verdict = task_verdict(entry, names, "vm")
+    assert verdict.refused and "runs the task's Python test file" in verdict.why
+    assert verdict.why.endswith("use --allow-host-setup to run it as OSWorld does")
+    assert task_verdict(entry, names, "vm", allow_host_setup=True).runnable
+
+
 def test_builtin_suites_are_trusted_and_a_copy_elsewhere_is_not() -> None:
     sandbox = resolve_suite("sandbox")
     assert sandbox.trusted and take_census(sandbox, LOCAL, "local").runnable == len(sandbox.tasks)
@@ -142,6 +157,19 @@ def test_a_chrome_getter_on_a_desktop_task_is_named(tmp_path: Path) -> None:
     assert spec.env_kind == "desktop"
     assert "'active_tab_info' needs the browser environment, but the task runs on the desktop" in verdict.why
     assert "google-chrome --remote-debugging-port=1337" in verdict.why  # the host's Chrome: a command
+
+
+def test_a_getter_that_would_write_outside_its_cache_is_refused(tmp_path: Path) -> None:
+    """vm_file's `dest` is joined to the cache folder: an absolute one would overwrite any file."""
+    spec = TaskSpec.model_validate({
+        "id": "t", "instruction": "x",
+        "evaluator": {"func": "compare_text_file", "result": {"type": "vm_file", "path": "a.txt", "dest": "/tmp/x/.bashrc"},
+                      "expected": {"type": "vm_file", "path": "b.txt", "dest": "b.txt"}},
+    })  # fmt: skip
+    found = host_access(spec)
+    assert [(a.kind, a.what, a.where) for a in found] == [("path", "/tmp/x/.bashrc", "evaluator.result")]
+    verdict = task_verdict(TaskEntry(domain="os", spec=spec, path=tmp_path / "t.json"), LOCAL)
+    assert verdict.refused and "/tmp/x/.bashrc" in verdict.why
 
 
 @pytest.mark.parametrize(

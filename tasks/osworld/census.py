@@ -32,6 +32,13 @@ BROWSER_GETTERS = frozenset({"active_tab_info", "active_url_from_accessTree", "o
 BROWSER_STEPS = frozenset({"chrome_close_tabs"})
 NETWORK_GETTERS = {"cloud_file": "downloads gold files from OSWorld's hub over the network"}
 REFUSAL_HINT = "use --vm URL or --allow-host-setup"
+VM_REFUSAL_HINT = "use --allow-host-setup to run it as OSWorld does"
+# OSWorld metrics that run code from the task or the VM on THIS machine (in .venv-osworld), read from
+# desktop-env 1.0.2's source: on the VM they need the same consent as host setup commands.
+HOST_CODE_METRICS = {
+    "check_python_file_by_test_suite": "imports and runs the task's Python test file",
+    "check_gnome_favorite_apps": "eval()s a string read from the VM",
+}
 
 
 class Names(Frozen):
@@ -94,6 +101,7 @@ class Verdict(Frozen):
     task_id: str
     reasons: tuple[Reason, ...] = ()
     notes: tuple[str, ...] = ()
+    environment: EnvironmentKind = "local"
 
     @property
     def key(self) -> str:
@@ -114,7 +122,8 @@ class Verdict(Frozen):
         URL or --allow-host-setup"."""
         refusals = [r.text for r in self.reasons if r.refusal]
         others = [r.text for r in self.reasons if not r.refusal]
-        parts = others + ([f"refused: {'; '.join(refusals)}; {REFUSAL_HINT}"] if refusals else [])
+        hint = VM_REFUSAL_HINT if self.environment == "vm" else REFUSAL_HINT
+        parts = others + ([f"refused: {'; '.join(refusals)}; {hint}"] if refusals else [])
         return "; ".join(parts)
 
 
@@ -224,9 +233,16 @@ def task_verdict(
         reasons += _browser_reasons(entry)
         if not (trusted or allow_host_setup):
             reasons += _host_reasons(host_access(entry.spec))
+    elif not allow_host_setup:
+        reasons += [
+            Reason(kind="host_command", label="its metric runs code on this machine",
+                   text=f"its metric runs code on this machine ({name} {HOST_CODE_METRICS[name]})")  # fmt: skip
+            for name in entry.spec.evaluator.funcs
+            if name in HOST_CODE_METRICS
+        ]
     return Verdict(
         domain=entry.domain, task_id=entry.spec.id, reasons=tuple(reasons),
-        notes=tuple(entry.spec.evaluator.notes),
+        notes=tuple(entry.spec.evaluator.notes), environment=environment,
     )  # fmt: skip
 
 

@@ -105,8 +105,11 @@ def _getter(config: dict[str, Any], where: str) -> list[HostAccess]:
         return [HostAccess(kind="command", what=_shown(config.get("command")), where=where)]
     if kind not in ("vm_file", "cache_file"):
         return []
-    raw = config.get("path")
-    paths = [str(p) for p in raw] if isinstance(raw, list) else [str(raw or "")]
+    paths: list[str] = []
+    # `path` is read, `dest` written (into the cache folder: an absolute or climbing dest escapes it).
+    for key in ("path", "dest"):
+        raw = config.get(key)
+        paths += [str(p) for p in raw if p] if isinstance(raw, list) else [str(raw or "")]
     return [
         HostAccess(kind="path", what=p, where=where)
         for p in paths
