@@ -234,9 +234,9 @@ def task_verdict(
         if not (trusted or allow_host_setup):
             reasons += _host_reasons(host_access(entry.spec))
     elif not allow_host_setup:
+        label = "its metric runs code on this machine"
         reasons += [
-            Reason(kind="host_command", label="its metric runs code on this machine",
-                   text=f"its metric runs code on this machine ({name} {HOST_CODE_METRICS[name]})")  # fmt: skip
+            Reason(kind="host_command", label=label, text=f"{label} ({name} {HOST_CODE_METRICS[name]})")
             for name in entry.spec.evaluator.funcs
             if name in HOST_CODE_METRICS
         ]
