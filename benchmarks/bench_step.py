@@ -34,6 +34,7 @@ from agent.observers import ObserverBase
 from agent.options import AgentOptions
 from agent.trajectory import Step
 from model.config import ModelConfig
+from model.images import ImageFormat
 from model.openai_backend import OpenAIBackend
 from model.qwen3vl import format_reply
 from model.types import ModelRequest
@@ -131,10 +132,13 @@ def _options(steps: int) -> AgentOptions:
     )  # fmt: skip
 
 
-def agent_steps(env: Environment, model: InstantModel, size: tuple[int, int]) -> dict[str, float]:
+def agent_steps(
+    env: Environment, model: InstantModel, size: tuple[int, int], image_format: ImageFormat = "png"
+) -> dict[str, float]:
     """Run STEPS steps with recording; the per-step breakdown (medians, ms; steps 3.. so the history
-    is full and caches are warm)."""
-    backend = TimedOpenAI(ModelConfig(model="bench", endpoint=model.endpoint, max_retries=0))
+    is full and caches are warm). `image_format`: how the request's images are encoded."""
+    config = ModelConfig(model="bench", endpoint=model.endpoint, max_retries=0, image_format=image_format)
+    backend = TimedOpenAI(config)
     clock = StepClock()
     options = _options(STEPS)
     model.server_ms.clear()
@@ -216,7 +220,7 @@ def browser(size: tuple[int, int]) -> tuple[dict[str, float], float]:
         env.close()
 
 
-def desktop(size: tuple[int, int]) -> tuple[dict[str, float], float]:
+def desktop(size: tuple[int, int], image_format: ImageFormat = "png") -> tuple[dict[str, float], float]:
     from actions.desktop import DesktopEnvironment, DesktopOptions
     from actions.xdisplay import VirtualDisplay
     from tasks.apps.desktop import launch_app
@@ -230,7 +234,7 @@ def desktop(size: tuple[int, int]) -> tuple[dict[str, float], float]:
                 points = [(targets[n]["x_root"], targets[n]["y_root"]) for n in ("nw", "center")]
                 model = InstantModel(size, *points)
                 x, y = points[0]
-                figures = agent_steps(env, model, size)
+                figures = agent_steps(env, model, size, image_format)
                 naive = naive_steps(lambda: _png(env.observe().image), lambda: env.input.click(x, y), model)
                 model.close()
                 return figures, naive
@@ -305,16 +309,18 @@ def main() -> None:
         "settle",
     )
     print(f"{'ms per step (median)':<22}" + "".join(f"{c:>9}" for c in cols) + f"{'naive':>9}{'ratio':>7}")
-    for kind, run in (("desktop", desktop), ("browser", browser)):
-        for size in SIZES:
-            figures, naive = run(size)
-            own = figures["total"] + figures["settle"]
-            label = f"{kind} {size[0]}x{size[1]}"
-            print(
-                f"{label:<22}"
-                + "".join(f"{figures[c]:9.1f}" for c in cols)
-                + f"{naive:9.0f}{naive / own:6.1f}x"
-            )
+    rows: list[tuple[str, str, tuple[int, int], ImageFormat]] = [
+        (f"{kind} {w}x{h}", kind, (w, h), "png") for kind in ("desktop", "browser") for w, h in SIZES
+    ]
+    # The desktop step at 1080p with the request's images as JPEG q90 (--image-format jpeg): the PNG
+    # encode is the largest part of the agent's own time there.
+    rows.append(("desktop 1920x1080 jpeg", "desktop", (1920, 1080), "jpeg"))
+    for label, kind, size, image_format in rows:
+        figures, naive = desktop(size, image_format) if kind == "desktop" else browser(size)
+        own = figures["total"] + figures["settle"]
+        print(
+            f"{label:<22}" + "".join(f"{figures[c]:9.1f}" for c in cols) + f"{naive:9.0f}{naive / own:6.1f}x"
+        )
     print("total: the agent's own time (wall less settle and server); naive: PNG screenshot + every history")
     print("image re-encoded + request + click + 1 s sleep; ratio: naive / (total + settle)")
     at20, at200 = long_run()

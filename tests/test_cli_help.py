@@ -59,7 +59,7 @@ def test_console_script_help_without_display() -> None:
     assert "inspect" in out.stdout
 
 
-def test_eval_grounding_is_routed_to_its_own_command() -> None:
+def test_eval_grounding_and_rescore_are_routed_to_their_own_commands() -> None:
     """`qwen-agent eval grounding PATH` is eval's grounding form, not a suite named 'grounding'."""
     exe = os.path.join(os.path.dirname(sys.executable), "qwen-agent")
     out = subprocess.run(
@@ -73,3 +73,7 @@ def test_eval_grounding_is_routed_to_its_own_command() -> None:
     )  # fmt: skip
     assert missing.returncode == 2, missing.stderr
     assert "/nonexistent/screenspot.json" in missing.stderr
+    rescore = subprocess.run(
+        [exe, "eval", "rescore", "--help"], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert rescore.returncode == 0 and "Usage: qwen-agent eval rescore" in rescore.stdout, rescore.stderr

@@ -14,9 +14,10 @@ import typer
 from tasks.cli.calibrate import calibrate_command
 from tasks.cli.common import console_error, exit_on_error
 from tasks.cli.eval import EVAL_EPILOG, eval_command
-from tasks.cli.grounding import grounding_eval_command
+from tasks.cli.grounding import grounding_app, grounding_eval_command
 from tasks.cli.inspect import inspect_app
 from tasks.cli.job import job_app
+from tasks.cli.rescore import RESCORE_EPILOG, rescore_command
 from tasks.cli.run import RUN_EXAMPLES, run_command
 from tasks.cli.sandbox import sandbox_command
 
@@ -29,10 +30,13 @@ app = typer.Typer(
 )
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(job_app, name="job")
+app.add_typer(grounding_app, name="grounding")
 app.command("run", epilog=RUN_EXAMPLES)(run_command)
 app.command("eval", epilog=EVAL_EPILOG)(eval_command)
-# `eval grounding PATH` is eval's other form (main() routes it: its first word is no suite name).
-app.command("eval-grounding", hidden=True)(grounding_eval_command)
+# `eval grounding PATH` and `eval rescore RUNS` are eval's other forms (main() routes them: their
+# first word is no suite name).
+app.command("eval grounding", hidden=True)(grounding_eval_command)
+app.command("eval rescore", hidden=True, epilog=RESCORE_EPILOG)(rescore_command)
 app.command("calibrate")(calibrate_command)
 app.command("sandbox")(sandbox_command)
 
@@ -54,11 +58,11 @@ def _root(
     """A GUI agent that sees the screen and operates it with a locally hosted Qwen3-VL model."""
 
 
-EVAL_FORMS = {"grounding": "eval-grounding"}
+EVAL_FORMS = {"grounding": "eval grounding", "rescore": "eval rescore"}
 
 
 def route(argv: list[str]) -> list[str]:
-    """`eval grounding ...` -> `eval-grounding ...`; every other command line as it is."""
+    """`eval grounding ...` -> `"eval grounding" ...` (and rescore); every other command line as it is."""
     if len(argv) >= 2 and argv[0] == "eval" and argv[1] in EVAL_FORMS:
         return [EVAL_FORMS[argv[1]], *argv[2:]]
     return argv

@@ -47,6 +47,9 @@ EVAL_EPILOG = """Examples:
 
   qwen-agent eval grounding data/ScreenSpot-v2/screenspot_web_v2.json --endpoint ... --model ...
       (grounding accuracy: see qwen-agent eval grounding --help)
+
+  qwen-agent eval rescore results/Qwen__Qwen3-VL-8B-Instruct --endpoint ... --model NEW
+      (how often a new model agrees with saved successful runs: qwen-agent eval rescore --help)
 """
 
 REFERENCE_STEPS = 60  # the reference scripts' longest tasks take ~25 steps; a model gets 15

@@ -1,5 +1,7 @@
 """`qwen-agent eval grounding PATH`: grounding accuracy on a local copy of ScreenSpot / ScreenSpot-v2,
-ScreenSpot-Pro or OSWorld-G; results.jsonl, summary.json and report.html in --out."""
+ScreenSpot-Pro or OSWorld-G; results.jsonl, summary.json and report.html in --out.
+`qwen-agent grounding build URL|sandbox APP --out DIR`: a grounding set in ScreenSpot-Pro's layout from
+live pages (grounding_app, registered as the `grounding` command group)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,27 @@ from tasks.cli.options import (
     TimeoutOpt,
     model_config,
 )
+
+grounding_app = typer.Typer(
+    help="Grounding data sets: build one from live pages (`qwen-agent eval grounding DIR` measures it).",
+    no_args_is_help=True,
+)
+
+
+@grounding_app.callback()
+def _grounding() -> None:
+    """Grounding data sets: build one from live pages (`qwen-agent eval grounding DIR` measures it)."""
+    # A callback keeps `build` a subcommand: a Typer app with one command would otherwise become it.
+
+
+BUILD_EXAMPLES = """Examples:
+
+  qwen-agent grounding build sandbox settings records --out data/sandbox-grounding
+
+  qwen-agent grounding build https://example.com/login --name login --variants light,dark --out data/login
+
+  qwen-agent eval grounding data/sandbox-grounding --endpoint http://localhost:8000/v1
+"""
 
 # The agent's own reply budget: generation ends at the closing tag, so a larger one costs nothing.
 GROUNDING_TOKENS = 512
@@ -125,3 +148,107 @@ def grounding_eval_command(
         typer.echo(f"  {dimension:<12} {cells}")
     typer.echo(f"results: {run.folder}/summary.json, {run.folder}/report.html")
     sys.stdout.flush()
+
+
+def _viewport(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match or not (200 <= int(match[1]) <= 7680 and 200 <= int(match[2]) <= 4320):
+        raise typer.BadParameter(f"expected WIDTHxHEIGHT between 200x200 and 7680x4320, got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def _variants(text: str) -> list[str]:
+    from tasks.grounding.build import VARIANT_NAMES
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANT_NAMES]
+    if not names or unknown:
+        raise typer.BadParameter(f"unknown variant(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {','.join(VARIANT_NAMES)}")  # fmt: skip
+    return list(dict.fromkeys(names))
+
+
+@grounding_app.command("build", epilog=BUILD_EXAMPLES)
+def grounding_build_command(
+    source: Annotated[
+        str,
+        typer.Argument(help="A page's URL (http://, https://, file://), or `sandbox` for the bundled apps."),
+    ],
+    more: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="After `sandbox`: the apps (flights signup settings shop records intake, or `all`); "
+            "after a URL: more URLs.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write annotations/ and images/ into.")] = Path(
+        "data/grounding"
+    ),
+    viewport: Annotated[
+        str, typer.Option("--viewport", help="Window size WIDTHxHEIGHT in CSS px at zoom 100%, dpr 1.")
+    ] = "1280x800",
+    variants: Annotated[
+        str,
+        typer.Option(
+            "--variants",
+            help="Comma-separated: light (prefers-color-scheme light), dark, zoom-125 (browser zoom "
+            "125%, as Ctrl+plus), dpr-2 (device pixel ratio 2).",
+        ),
+    ] = "light,dark,zoom-125,dpr-2",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Application name of a single URL (default: its host and path)."),
+    ] = None,
+    setup_js: Annotated[
+        str | None,
+        typer.Option("--setup-js", help="JavaScript run in each page after it loads (close a banner...)."),
+    ] = None,
+    chromium: Annotated[
+        str | None, typer.Option("--chromium", help="Chromium executable (default: the system's).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a set already in --out.")] = False,
+) -> None:
+    """Build a grounding set from live pages: every visible, named interactive element of each page,
+    in each variant, as a ScreenSpot-Pro entry (box in screenshot pixels, ui_type text|icon, group =
+    variant, contrast and size as extra fields). `qwen-agent eval grounding OUT` then measures it."""
+    from actions.errors import BadInput
+    from tasks.grounding.build import (
+        VARIANTS,
+        PageSpec,
+        application_name,
+        build_grounding_set,
+        sandbox_pages,
+    )
+
+    size = _viewport(viewport)
+    chosen = [v for v in VARIANTS if v.name in _variants(variants)]
+    names = list(more or [])
+    say = lambda line: typer.echo(line, err=True)  # noqa: E731
+    if source == "sandbox":
+        from tasks.apps.sandbox.server import APP_NAMES, SandboxServer
+
+        if not names:
+            raise BadInput(f"name the sandbox app(s) to build from ({' '.join(APP_NAMES)}), or `all`")
+        apps = list(APP_NAMES) if names == ["all"] else list(dict.fromkeys(names))
+        with SandboxServer(port=0) as server:
+            pages = sandbox_pages(server, apps)
+            result = build_grounding_set(pages, out, viewport=size, variants=chosen, chromium_path=chromium,
+                                         overwrite=overwrite, progress=say)  # fmt: skip
+    else:
+        urls = [source, *names]
+        bad = [u for u in urls if not re.match(r"^(https?|file)://", u)]
+        if bad:
+            raise BadInput(f"not a URL: {', '.join(bad)} (give http://, https:// or file:// URLs, or "
+                           "`sandbox APP`)")  # fmt: skip
+        if name is not None and len(urls) > 1:
+            raise BadInput("--name names a single URL's application; with several URLs each is named "
+                           "after its host and path")  # fmt: skip
+        pages = [PageSpec(application=name or application_name(u), url=u, setup_js=setup_js) for u in urls]
+        result = build_grounding_set(pages, out, viewport=size, variants=chosen, chromium_path=chromium,
+                                     overwrite=overwrite, progress=say)  # fmt: skip
+    skipped = result.skipped()
+    why = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
+    typer.echo(f"{result.entries} entries from {len(result.counts)} screenshot(s) in {result.seconds:.1f} s; "
+               f"skipped {why}")  # fmt: skip
+    typer.echo(f"grounding set: {result.folder} (measure it: qwen-agent eval grounding {result.folder})")

@@ -7,7 +7,8 @@ What each format holds (every coordinate in pixels of the image file):
 - screenspot-pro: one JSON list per application (annotations/<app>.json) of {id, img_filename,
   bbox: [x1, y1, x2, y2], img_size: [w, h], instruction, application, platform, group, ui_type};
   images under images/ beside annotations/. An entry with "gt_type": "negative" (the negative
-  variant) describes an element that is not there: a refusal sample.
+  variant) describes an element that is not there: a refusal sample. Other fields are ignored, but
+  `contrast_level` (low|normal, written by `qwen-agent grounding build`) is a group too.
 - osworld-g: a JSON list (OSWorld-G.json, OSWorld-G_refined.json) of {id, image_path, image_size,
   instruction, box_type: bbox|polygon|refusal, box_coordinates, GUI_types}; a bbox is [x, y, w, h],
   a polygon a flat [x1, y1, x2, y2, ...]; images under images/ beside the JSON.
@@ -181,6 +182,7 @@ def _read_screenspot_pro(entry: dict[str, Any]) -> _Read:
             ("application", "application"),
             ("group", "group"),
             ("platform", "platform"),
+            ("contrast_level", "contrast"),  # only in sets `qwen-agent grounding build` writes
         ],
     )
     ident = entry.get("id")

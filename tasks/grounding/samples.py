@@ -22,9 +22,11 @@ SizeBucket = Literal["tiny", "small", "medium", "large"]
 # targets are mostly "tiny" (about 0.07% of a 4K screen on average); ScreenSpot's mobile buttons "small".
 SIZE_BOUNDS: tuple[tuple[SizeBucket, float], ...] = (("tiny", 0.001), ("small", 0.005), ("medium", 0.02))
 # The dimensions accuracy is broken down by; a sample may have none, one or (gui_type) several values.
+# "contrast" (low / normal) comes from the sets `qwen-agent grounding build` writes (contrast_level).
 Dimension = Literal[
-    "data_type", "ui_type", "data_source", "platform", "application", "group", "gui_type", "size", "target"
-]
+    "data_type", "ui_type", "data_source", "platform", "application", "group", "gui_type", "size", "target",
+    "contrast",
+]  # fmt: skip
 
 
 class GroundingDataError(BadInput):

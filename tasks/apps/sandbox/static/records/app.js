@@ -3,7 +3,14 @@ const { h, save } = Sandbox;
 const DEPARTMENTS = ["Design", "Engineering", "Finance", "Marketing", "Sales", "Support"];
 const PENCIL = '<svg width="15" height="15" viewBox="0 0 24 24"><path d="M4 20h4L19 9l-4-4L4 16zM14 6l4 4" stroke="currentColor" stroke-width="2" fill="none" stroke-linejoin="round"/></svg>';
 const TRASH = '<svg width="15" height="15" viewBox="0 0 24 24"><path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13" stroke="currentColor" stroke-width="2" fill="none" stroke-linejoin="round"/></svg>';
+const COPY = '<svg width="11" height="11" viewBox="0 0 24 24" aria-hidden="true"><rect x="8" y="8" width="12" height="12" rx="2" stroke="currentColor" stroke-width="2.4" fill="none"/><path d="M16 5V4a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h1" stroke="currentColor" stroke-width="2.4" fill="none"/></svg>';
+const REFRESH = '<svg width="12" height="12" viewBox="0 0 24 24" aria-hidden="true"><path d="M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7" stroke="currentColor" stroke-width="2.4" fill="none" stroke-linecap="round" stroke-linejoin="round"/></svg>';
 let S = null;
+// Tiny (16-18 px) icon-only pills: copy an address, refresh the list.
+function copyButton(email) {
+  return h("button", { type: "button", class: "mini", title: `Copy ${email}`, "aria-label": `Copy ${email}`, html: COPY,
+    onclick: () => { navigator.clipboard?.writeText(email).catch(() => {}); Sandbox.toast(`Copied ${email}`); } });
+}
 let dialog = null; // {kind: "add" | "edit" | "delete", row, errors, deptOpen}
 
 function persist() { save({ rows: S.rows, next_id: S.next_id }); }
@@ -11,7 +18,7 @@ function table() {
   const q = S.query.trim().toLowerCase();
   const rows = S.rows.filter((r) => !q || [r.name, r.email, r.department, r.role].some((v) => v.toLowerCase().includes(q)));
   return h("div", { class: "card" }, h("table", {}, h("thead", {}, h("tr", {}, ...["ID", "Name", "Email", "Department", "Role", "Start date", ""].map((c) => h("th", {}, c)))),
-    h("tbody", {}, ...rows.map((r) => h("tr", { "data-id": r.id }, h("td", { class: "mono" }, r.id), h("td", { class: "name" }, r.name), h("td", {}, r.email),
+    h("tbody", {}, ...rows.map((r) => h("tr", { "data-id": r.id }, h("td", { class: "mono" }, r.id), h("td", { class: "name" }, r.name), h("td", {}, r.email, copyButton(r.email)),
       h("td", {}, h("span", { class: `dept d-${r.department.toLowerCase()}` }, r.department)), h("td", {}, r.role), h("td", { class: "mono" }, r.start_date),
       h("td", { class: "acts" }, h("button", { type: "button", class: "icon edit", title: `Edit ${r.name}`, "aria-label": `Edit ${r.name}`, html: PENCIL, onclick: () => { dialog = { kind: "edit", row: { ...r }, errors: {} }; render(); } }),
         h("button", { type: "button", class: "icon delete", title: `Delete ${r.name}`, "aria-label": `Delete ${r.name}`, html: TRASH, onclick: () => { dialog = { kind: "delete", row: r }; render(); } })))))),
@@ -55,7 +62,8 @@ function deleteDialog() {
       h("button", { type: "button", class: "btn red", id: "confirm-delete", onclick: () => { S.rows = S.rows.filter((x) => x.id !== r.id); persist(); dialog = null; render(); Sandbox.toast(`Deleted ${r.name}`); } }, "Delete")));
 }
 function render() {
-  const head = h("div", { class: "bar" }, h("div", {}, h("h1", {}, "Employees"), h("p", {}, `${S.rows.length} people across ${new Set(S.rows.map((r) => r.department)).size} departments`)),
+  const head = h("div", { class: "bar" }, h("div", {}, h("h1", {}, "Employees"), h("p", {}, `${S.rows.length} people across ${new Set(S.rows.map((r) => r.department)).size} departments`,
+    h("button", { type: "button", class: "mini", id: "refresh", title: "Refresh list", "aria-label": "Refresh list", html: REFRESH, onclick: () => Sandbox.toast("The employee list is up to date") }))),
     h("div", { class: "tools" },
       h("input", { id: "filter", type: "search", placeholder: "Filter by name, email, team…", value: S.query, oninput: (e) => { S.query = e.target.value; save({ query: S.query }); document.querySelector(".card").replaceWith(table()); } }),
       h("a", { class: "btn ghost", id: "export", href: "api/export.csv", download: "employees.csv", onclick: () => setTimeout(() => Sandbox.toast("Exported employees.csv"), 50) }, "Export CSV"),

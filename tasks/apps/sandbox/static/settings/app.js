@@ -8,6 +8,8 @@ const ICONS = {
   bell: '<path d="M18 16v-5a6 6 0 1 0-12 0v5l-2 2h16zM10 20a2 2 0 0 0 4 0" stroke="currentColor" stroke-width="2" fill="none" stroke-linejoin="round"/>',
   belloff: '<path d="M18 16v-5a6 6 0 0 0-9.5-4.9M6 9.5V16l-2 2h14M10 20a2 2 0 0 0 4 0M3 3l18 18" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>',
   rows: '<path d="M4 6h16M4 12h16M4 18h16" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/>',
+  info: '<circle cx="12" cy="12" r="9" stroke="currentColor" stroke-width="2.4" fill="none"/><path d="M12 11v6M12 7.5v.5" stroke="currentColor" stroke-width="2.6" stroke-linecap="round"/>',
+  copy: '<rect x="8" y="8" width="12" height="12" rx="2" stroke="currentColor" stroke-width="2.4" fill="none"/><path d="M16 5V4a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h1" stroke="currentColor" stroke-width="2.4" fill="none"/>',
   rowsdense: '<path d="M4 5h16M4 9.5h16M4 14h16M4 18.5h16" stroke="currentColor" stroke-width="1.6" stroke-linecap="round"/>',
 };
 let S = null, open = false;
@@ -28,7 +30,17 @@ function pills(key, label, desc, options) {
       h("button", { type: "button", role: "radio", class: `pill${draft()[key] === value ? " on" : ""}`, title, "aria-label": title, "aria-checked": String(draft()[key] === value),
         "data-value": value, onclick: () => set(key, value) }, content))));
 }
-function section(id, title, ...items) { return h("section", { class: "card", id }, h("h2", {}, title), ...items); }
+// A tiny (18 px) icon-only pill in a dim colour: the kind of control grounding finds hardest.
+const mini = (label, name, onclick) => h("button", { type: "button", class: "mini", title: label, "aria-label": label, onclick }, icon(name, 12));
+const HELP = {
+  profile: "Your name and language are visible to your teammates.",
+  notifications: "Choose how Orbit tells you about activity.",
+  appearance: "Appearance settings apply to this browser only.",
+  privacy: "Security settings take effect at your next sign-in.",
+};
+function section(id, title, ...items) {
+  return h("section", { class: "card", id }, h("h2", {}, title, mini(`About ${title.toLowerCase()}`, "info", () => Sandbox.toast(HELP[id]))), ...items);
+}
 
 function render() {
   const d = draft();
@@ -43,9 +55,10 @@ function render() {
         } }, "Save changes"))),
     section("profile", "Profile",
       h("div", { class: "item" }, h("div", {}, h("b", {}, "Display name"), h("small", {}, "Shown on your comments and in mentions.")),
-        h("input", { id: "display-name", class: "text", value: d.display_name, oninput: (e) => { S.draft = { ...draft(), display_name: e.target.value }; save({ draft: S.draft });
+        h("input", { id: "display-name", class: "text", "aria-label": "Display name", value: d.display_name, oninput: (e) => { S.draft = { ...draft(), display_name: e.target.value }; save({ draft: S.draft });
           document.getElementById("save").disabled = !dirty(); document.getElementById("discard").disabled = !dirty(); document.querySelector(".status").textContent = dirty() ? "Unsaved changes" : ""; } })),
-      h("div", { class: "item" }, h("div", {}, h("b", {}, "Email"), h("small", {}, "Contact support to change your sign-in email.")), h("span", { class: "ro" }, d.email)),
+      h("div", { class: "item" }, h("div", {}, h("b", {}, "Email"), h("small", {}, "Contact support to change your sign-in email.")), h("span", { class: "ro" }, d.email,
+        mini("Copy email address", "copy", () => { navigator.clipboard?.writeText(d.email).catch(() => {}); Sandbox.toast("Email address copied"); }))),
       h("div", { class: "item" }, h("div", {}, h("b", {}, "Language"), h("small", {}, "Used for menus and emails.")), langPicker)),
     section("notifications", "Notifications",
       toggle("email_notifications", "Email notifications", "Activity on your projects, sent as it happens."),
