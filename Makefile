@@ -98,4 +98,4 @@ bench:
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OSWORLD_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field
 
-from actions.browser_capture import CaptureUnsupported, capture_viewport
+from actions.browser_capture import CaptureUnsupported, NoSurface, capture_viewport
 from actions.browser_probe import PROBE_TIMEOUT_MS, probe_element, probe_focused
 from actions.browser_settle import WATCH_JS, NetworkTracker, PageSettler
 from actions.chromium import acquire_playwright, find_chromium, launch_chromium, release_playwright
@@ -290,6 +290,8 @@ class BrowserEnvironment(EnvironmentBase):
                 )
             except CaptureUnsupported:
                 self._direct_capture = False  # the same Chromium answers the same way next time
+            except NoSurface:
+                pass  # this once: Playwright waits for a frame first (see NoSurface)
         return self._playwright_capture(page, device=self.options.screenshot_frame == "device")
 
     def _playwright_capture(self, page: Page, device: bool) -> PILImage:

@@ -43,6 +43,12 @@ class CaptureUnsupported(Exception):
     """Chromium returned an image of another size than asked for: its clip semantics differ."""
 
 
+class NoSurface(FrameUnavailable):
+    """Chromium had no frame to capture ("Unable to capture screenshot"): a page between documents,
+    e.g. about:blank right after a blocked navigation. Playwright's screenshot, which first waits
+    for an animation frame, gets one."""
+
+
 def expected_size(size_css: tuple[int, int], scale: float) -> tuple[int, int]:
     """Image px of a `size_css` (CSS px) shot at `scale` image px per CSS px."""
     return round(size_css[0] * scale), round(size_css[1] * scale)
@@ -104,6 +110,8 @@ def _send(cdp: CDPSession, method: str, params: dict[str, Any], deadline: float)
         reply: dict[str, Any] = cdp.send(method, params, timeout=left_ms)
     except Exception as e:  # Playwright's TimeoutError or Error (target closed, protocol error)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if "Unable to capture screenshot" in first:
+            raise NoSurface(first) from e
         raise FrameUnavailable(first) from e
     return reply
 

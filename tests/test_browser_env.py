@@ -159,9 +159,13 @@ def test_denied_domain_in_new_tab_leaves_no_empty_tab(env: BrowserEnvironment, p
 
 
 def test_goto_denied_domain(env: BrowserEnvironment, pages_url: str) -> None:
-    outcome = env.goto(pages_url.replace("127.0.0.1", "localhost") + "second.html")
-    assert isinstance(outcome, Blocked) and outcome.rule == "domain"
-    assert env.observe().url == "about:blank"
+    # Repeated: right after the blocked navigation Chromium sometimes has no frame to capture yet
+    # ("Unable to capture screenshot", about 1 time in 3 here); observe must still answer.
+    for _ in range(6):
+        outcome = env.goto(pages_url.replace("127.0.0.1", "localhost") + "second.html")
+        assert isinstance(outcome, Blocked) and outcome.rule == "domain"
+        observation = env.observe()
+        assert observation.url == "about:blank" and observation.image.size == (1280, 800)
 
 
 def test_allow_list_blocks_everything_else(browser_factory: Callable[..., Any], pages_url: str) -> None:

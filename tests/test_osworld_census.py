@@ -159,6 +159,17 @@ def test_a_chrome_getter_on_a_desktop_task_is_named(tmp_path: Path) -> None:
     assert "google-chrome --remote-debugging-port=1337" in verdict.why  # the host's Chrome: a command
 
 
+def test_a_local_file_opened_in_a_tab_is_host_access(tmp_path: Path) -> None:
+    """Its screenshot would carry the file's contents to the model's endpoint."""
+    spec = TaskSpec.model_validate({
+        "id": "t", "instruction": "x", "related_apps": ["chrome"],
+        "config": [{"type": "chrome_open_tabs", "parameters": {"urls_to_open": [
+            "https://example.com/", "file:///home/user/.ssh/id_rsa", "file://{WORKDIR}/page.html"]}}],
+        "evaluator": {"func": "infeasible"},
+    })  # fmt: skip
+    assert [(a.kind, a.what) for a in host_access(spec)] == [("path", "file:///home/user/.ssh/id_rsa")]
+
+
 def test_a_getter_that_would_write_outside_its_cache_is_refused(tmp_path: Path) -> None:
     """vm_file's `dest` is joined to the cache folder: an absolute one would overwrite any file."""
     spec = TaskSpec.model_validate({
@@ -176,7 +187,7 @@ def test_a_getter_that_would_write_outside_its_cache_is_refused(tmp_path: Path) 
     ("path", "outside"),
     [("{WORKDIR}/a.txt", False), ("{DOWNLOADS}/x.csv", False), ("notes/a.txt", False),
      ("/home/user/a.txt", True), ("~/a.txt", True), ("{WORKDIR}/../../etc/passwd", True),
-     ("../x", True), ("file:///etc/passwd", True)],
+     ("../x", True), ("file:///etc/passwd", True), ("file://{WORKDIR}/page.html", False)],
 )  # fmt: skip
 def test_outside_work_folder(path: str, outside: bool) -> None:
     assert outside_work_folder(path) is outside
@@ -196,3 +207,20 @@ def test_eval_list_with_a_path_prints_each_task_and_the_summary() -> None:
     assert on_vm.output.splitlines()[-1] == "runnable on vm: 8 / 8"
     builtin = CliRunner().invoke(app, ["eval", "--list"])  # no PATH: the built-in suites, as before
     assert builtin.exit_code == 0 and "sandbox" in builtin.output and "miniwob" in builtin.output
+
+
+def test_google_chrome_is_started_as_the_chromium_found_here() -> None:
+    """OSWorld's desktop tasks launch `google-chrome`; with consent on a machine without it, Chromium
+    stands in with the same arguments."""
+    import shutil
+
+    from actions.chromium import find_chromium
+    from tasks.osworld.setup_steps import _as_chromium
+
+    exe = find_chromium()
+    if shutil.which("google-chrome") is None and exe is not None:
+        assert _as_chromium(["google-chrome", "--remote-debugging-port=1337"]) == [
+            exe,
+            "--remote-debugging-port=1337",
+        ]
+    assert _as_chromium(["xterm", "-e", "google-chrome"]) == ["xterm", "-e", "google-chrome"]

@@ -7,7 +7,8 @@ without the user's consent. This module finds, in a task's setup steps, postconf
   `vm_command_error`; every `launch` except the few below (`sudo` shows in the command it is part of);
 - paths outside the task's work folder: an absolute path (`/home/user/...`, OSWorld's VM home) or one
   starting with `~` (the host's home) or climbing out with `..`, as a `download` target or local
-  source, an `open`, a `launch` argument, a `vm_file` or `cache_file` path. `{WORKDIR}` and
+  source, an `open`, a `launch` argument, a `file://` tab of `chrome_open_tabs`, a `vm_file` or
+  `cache_file` path or destination. `{WORKDIR}` and
   `{DOWNLOADS}` are inside the work folder, and relative paths resolve inside it.
 
 Launches that are no host command: in a browser task, OSWorld's Chrome start (`google-chrome
@@ -48,10 +49,12 @@ class HostAccess(Frozen):
 def outside_work_folder(path: str) -> bool:
     """True for a path from a task file that would not resolve inside the task's work folder."""
     text = path.strip()
+    if text.startswith("file://"):
+        return outside_work_folder(text.removeprefix("file://"))
     if text.startswith(INSIDE_PLACEHOLDERS):
         rest = text.split("}", 1)[1]
         return ".." in PurePosixPath(rest).parts
-    if text.startswith(("/", "~", "file://")):
+    if text.startswith(("/", "~")):
         return True
     return ".." in PurePosixPath(text).parts
 
@@ -96,6 +99,10 @@ def _step(step: SetupStep, browser_task: bool, where: str) -> list[HostAccess]:
                     paths.append(url)
     elif step.type == "open":
         paths.append(str(params.get("path", "")))
+    elif step.type == "chrome_open_tabs":
+        # A local file shown in the browser is read: its screenshot goes to the model's endpoint.
+        urls = params.get("urls_to_open") or []
+        paths += [str(u) for u in urls if isinstance(u, str) and u.startswith("file://")]
     return [HostAccess(kind="path", what=p, where=where) for p in paths if p and outside_work_folder(p)]
 
 

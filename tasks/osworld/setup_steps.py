@@ -45,6 +45,8 @@ def launch(ctx: TaskContext, command: Any, shell: bool = False, **_: Any) -> Non
     words = shlex.split(argv) if isinstance(argv, str) else argv
     if ctx.env_kind == "browser" and is_browser_boilerplate(words):
         return
+    if isinstance(argv, list):
+        argv = _as_chromium(argv)
     try:
         proc = subprocess.Popen(
             argv, shell=shell, cwd=ctx.workdir, env=ctx.process_env(), start_new_session=True,
@@ -53,6 +55,19 @@ def launch(ctx: TaskContext, command: Any, shell: bool = False, **_: Any) -> Non
     except FileNotFoundError as e:
         raise SetupFailed(f"launch: program not found: {e.filename}") from e
     ctx.processes.append(proc)
+
+
+def _as_chromium(argv: list[str]) -> list[str]:
+    """OSWorld's tasks start `google-chrome`; where there is none (Debian, most Linux machines) the
+    Chromium found here stands in, with the same arguments."""
+    if not argv or Path(argv[0]).name not in ("google-chrome", "google-chrome-stable", "chrome"):
+        return argv
+    if shutil.which(argv[0]) is not None:
+        return argv
+    from actions.chromium import find_chromium
+
+    exe = find_chromium()
+    return [exe, *argv[1:]] if exe is not None else argv
 
 
 def execute(
