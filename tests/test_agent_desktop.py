@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from actions.desktop import DesktopEnvironment, DesktopOptions
-from actions.types import Click, Finish, TypeText
+from actions.types import Click
 from actions.xdisplay import VirtualDisplay
 from agent.loop import run_episode
 from agent.options import AgentOptions
 from model.qwen3vl import format_reply
 from model.scripted import ScriptedBackend
 from tests.fixtures.display import LaunchApp
+from tests.form_script import fill_form_replies
 
 pytestmark = pytest.mark.desktop
 
@@ -41,15 +42,7 @@ def test_form_filled_and_saved_on_the_desktop(
         w = widgets[name]
         return format_reply(Click(x=w["x_root"], y=w["y_root"]), geometry, summary=summary)
 
-    replies = [
-        click("name", "Click the Name field"),
-        format_reply(TypeText(text="Zoë Müller"), summary="Type the name"),
-        click("email", "Click the Email field"),
-        format_reply(TypeText(text="zoe@example.org"), summary="Type the email"),
-        click("agree", "Tick I agree to the terms"),
-        click("save", "Click Save"),
-        format_reply(Finish(status="success"), summary="The form is saved"),
-    ]
+    replies = fill_form_replies(click, "Zoë Müller", "zoe@example.org")
     backend = ScriptedBackend(replies)
     result = run_episode(
         "Fill in the form as Zoë Müller, zoe@example.org, agree and save",

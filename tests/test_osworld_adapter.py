@@ -18,12 +18,13 @@ import pytest
 from PIL import Image
 
 from actions.desktop import DesktopEnvironment, DesktopOptions
-from actions.types import Click, Finish, ScreenGeometry, TypeText
+from actions.types import Click, ScreenGeometry
 from actions.xdisplay import VirtualDisplay
 from model.qwen3vl import format_reply
 from model.scripted import ScriptedBackend
 from tasks.osworld.adapter import QwenOSWorldAgent
 from tests.fixtures.display import LaunchApp
+from tests.form_script import fill_form_replies
 from tests.test_pyautogui_code import INJECTION, run_like_osworld
 
 SCREEN = (1280, 800)  # the virtual display's size: the "VM" screen
@@ -151,20 +152,12 @@ def test_predicted_code_fills_the_form_on_a_real_display(
     marker = tmp_path / "pwned"
     injection = INJECTION.format(marker=marker)
 
-    def click(name: str) -> str:
+    def click(name: str, summary: str) -> str:
         return format_reply(
-            Click(x=widgets[name]["x_root"], y=widgets[name]["y_root"]), geometry, summary=name
+            Click(x=widgets[name]["x_root"], y=widgets[name]["y_root"]), geometry, summary=summary
         )
 
-    replies = [
-        click("name"),
-        format_reply(TypeText(text="Grüße 你好"), summary="Type the name"),
-        click("email"),
-        format_reply(TypeText(text=injection), summary="Type the email"),
-        click("agree"),
-        click("save"),
-        format_reply(Finish(status="success"), summary="Saved"),
-    ]
+    replies = fill_form_replies(click, "Grüße 你好", injection)
     agent, _ = agent_with(replies)
     actions: list[str] = []
     for _ in replies:

@@ -19,7 +19,7 @@ import pytest
 from PIL import ImageChops
 
 from actions.errors import EnvironmentUnavailable, VmRequestFailed, VmUnavailable
-from actions.types import Click, Executed, Failed, Finish, MoveTo, TypeText
+from actions.types import Click, Executed, Failed, MoveTo, TypeText
 from actions.vm_environment import VmEnvironment
 from actions.vm_tree import element_info, focused_node, node_at, parse_tree
 from actions.xdisplay import VirtualDisplay
@@ -29,6 +29,7 @@ from model.qwen3vl import format_reply
 from model.scripted import ScriptedBackend
 from tasks.apps.desktop import read_events
 from tests.fixtures.vm import vm_server
+from tests.form_script import fill_form_replies
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,15 +214,7 @@ def test_the_agent_loop_fills_the_form_on_the_vm(vm: VmEnvironment, form: VmForm
     def click(name: str, summary: str) -> str:
         return format_reply(form.click(name), geometry, summary=summary)
 
-    replies = [
-        click("name", "Click the Name field"),
-        format_reply(TypeText(text="Zoë Müller"), summary="Type the name"),
-        click("email", "Click the Email field"),
-        format_reply(TypeText(text="zoe@example.org"), summary="Type the email"),
-        click("agree", "Tick I agree to the terms"),
-        click("save", "Click Save"),
-        format_reply(Finish(status="success"), summary="The form is saved"),
-    ]
+    replies = fill_form_replies(click, "Zoë Müller", "zoe@example.org")
     result = run_episode(
         "Fill in the form as Zoë Müller, zoe@example.org, agree and save",
         vm,
