@@ -6,6 +6,7 @@ agent loop. Plus the OSWorld accessibility-tree reader on a tree in OSWorld's ow
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -279,3 +280,38 @@ def test_module_is_importable_without_a_display() -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "no X display" in done.stderr
+
+
+@pytest.mark.browser
+def test_web_pages_cannot_reach_the_vm_server(
+    server_url: str, chromium_path: str | None, tmp_path: Path
+) -> None:
+    """The server runs any command it is sent: a page in a browser on this machine must not be able
+    to send one (a cross-origin text/plain POST needs no preflight), nor a page rebound to 127.0.0.1."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    marker = tmp_path / "pwned"
+    command = json.dumps({"command": ["touch", str(marker)], "shell": False})
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto("data:text/html,<title>hostile</title>")
+            page.evaluate(
+                """([url, body]) => fetch(url + '/execute', {method: 'POST', mode: 'no-cors',
+                    headers: {'Content-Type': 'text/plain'}, body}).catch(() => null)""",
+                [server_url, command],
+            )
+            page.wait_for_timeout(500)
+        finally:
+            browser.close()
+    assert not marker.exists()
+    port = server_url.rsplit(":", 1)[1]
+    rebound = httpx.post(
+        server_url + "/execute", content=command, headers={"Host": f"attacker.example:{port}"}
+    )
+    assert rebound.status_code == 403 and "DNS rebinding" in rebound.text
+    assert not marker.exists()
+    plain = httpx.post(server_url + "/execute", json=json.loads(command))  # OSWorld's own controller
+    assert plain.status_code == 200 and marker.exists()

@@ -6,7 +6,11 @@ OSWorld's own PythonController) can drive.
 
 WARNING: like OSWorld's server it runs any command it is sent, without authentication. It binds
 127.0.0.1 unless told otherwise and warns when bound elsewhere; never expose it on a machine you care
-about. On start it prints one line, `vm_server listening on http://HOST:PORT` (with --port 0 the
+about. Unlike OSWorld's, it refuses requests that web pages send (any with an `Origin` header, and any
+whose Host is a name other than localhost: a page rebound to 127.0.0.1), so a page open in a browser
+on the same machine cannot run commands through it; address it by IP or localhost.
+
+On start it prints one line, `vm_server listening on http://HOST:PORT` (with --port 0 the
 system picks the port), then serves until SIGTERM/SIGINT, when it also stops what /setup/launch started.
 
 Endpoints and shapes follow OSWorld's desktop_env/server/main.py:
@@ -33,6 +37,7 @@ from __future__ import annotations
 import argparse
 import email.parser
 import email.policy
+import ipaddress
 import json
 import os
 import shlex
@@ -53,6 +58,25 @@ from actions.processes import stop_process
 from tasks.osworld import vm_x11
 
 Answer = tuple[int, str, bytes]  # status, content type, body
+
+
+def web_page_request(origin: str | None, host: str | None) -> str | None:
+    """Why a request must be refused because a web page sent it, else None.
+
+    The server runs any command it is sent, so a page in any browser on this machine must not reach
+    it: a cross-origin "simple" POST (text/plain or multipart, no preflight) would, and so would a
+    page whose domain is rebound to 127.0.0.1. Browsers send `Origin` on every POST; OSWorld's
+    controllers (python requests) never do. A rebound page's Host is its domain name; ours are IP
+    literals or localhost."""
+    if origin is not None:
+        return f"refused: a request from a web page (Origin {origin[:80]})"
+    name = urlsplit(f"//{host}").hostname if host else None
+    if name and name != "localhost":
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return f"refused: Host {host!r} is a name, not this machine's address (DNS rebinding)"
+    return None
 
 
 def _json(status: int, payload: Any) -> Answer:
@@ -108,10 +132,14 @@ class VmServer:
             def _answer(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urlsplit(self.path).path
+                refusal = web_page_request(self.headers.get("Origin"), self.headers.get("Host"))
                 try:
-                    status, kind, data = server.handle(
-                        method, path, self.headers.get("Content-Type", ""), body
-                    )
+                    if refusal is not None:
+                        status, kind, data = _json(403, {"status": "error", "message": refusal})
+                    else:
+                        status, kind, data = server.handle(
+                            method, path, self.headers.get("Content-Type", ""), body
+                        )
                 except Exception as exc:  # a handler bug: answer 500 like Flask, keep serving
                     status, kind, data = _json(
                         500, {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
