@@ -44,6 +44,19 @@ STEPS = 16
 HISTORY = 4
 NAIVE_STEPS = 4
 LONG_RUN = 200
+# The per-step breakdown, in the order printed (agent_steps' docstring says what each one holds).
+COLUMNS = (
+    "capture",
+    "context",
+    "encode",
+    "request",
+    "parse",
+    "probe",
+    "execute",
+    "record",
+    "total",
+    "settle",
+)
 PAGE = """<!doctype html><html><body style="margin:0;font:16px sans-serif">
 <input id="box" autofocus style="position:absolute;left:40px;top:40px;width:400px;height:32px">
 <button id="add" style="position:absolute;left:480px;top:40px;width:120px;height:36px"
@@ -144,19 +157,7 @@ def agent_steps(
     model.server_ms.clear()
     with tempfile.TemporaryDirectory() as folder:
         run_episode("Click on", env, backend, options, Path(folder), [clock])
-    names = (
-        "capture",
-        "context",
-        "encode",
-        "request",
-        "parse",
-        "probe",
-        "execute",
-        "record",
-        "total",
-        "settle",
-    )
-    rows: dict[str, list[float]] = {k: [] for k in names}
+    rows: dict[str, list[float]] = {k: [] for k in COLUMNS}
     # Step i's cycle runs from step i-1's hand-over to its own; request i is step i's. From step 3
     # on the history is full and every cache warm.
     for i in range(3, len(clock.steps)):
@@ -296,19 +297,7 @@ def long_run() -> tuple[float, float]:
 
 
 def main() -> None:
-    cols = (
-        "capture",
-        "context",
-        "encode",
-        "request",
-        "parse",
-        "probe",
-        "execute",
-        "record",
-        "total",
-        "settle",
-    )
-    print(f"{'ms per step (median)':<22}" + "".join(f"{c:>9}" for c in cols) + f"{'naive':>9}{'ratio':>7}")
+    print(f"{'ms per step (median)':<22}" + "".join(f"{c:>9}" for c in COLUMNS) + f"{'naive':>9}{'ratio':>7}")
     rows: list[tuple[str, str, tuple[int, int], ImageFormat]] = [
         (f"{kind} {w}x{h}", kind, (w, h), "png") for kind in ("desktop", "browser") for w, h in SIZES
     ]
@@ -319,7 +308,9 @@ def main() -> None:
         figures, naive = desktop(size, image_format) if kind == "desktop" else browser(size)
         own = figures["total"] + figures["settle"]
         print(
-            f"{label:<22}" + "".join(f"{figures[c]:9.1f}" for c in cols) + f"{naive:9.0f}{naive / own:6.1f}x"
+            f"{label:<22}"
+            + "".join(f"{figures[c]:9.1f}" for c in COLUMNS)
+            + f"{naive:9.0f}{naive / own:6.1f}x"
         )
     print("total: the agent's own time (wall less settle and server); naive: PNG screenshot + every history")
     print("image re-encoded + request + click + 1 s sleep; ratio: naive / (total + settle)")

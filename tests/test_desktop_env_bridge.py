@@ -4,10 +4,7 @@ OSWorld-compatible VM server (tasks.osworld.vm_server, a real process on this ma
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,6 @@ import pytest
 from actions.errors import EnvironmentUnavailable
 from tasks.osworld.desktop_env_bridge import (
     DEFAULT_PYTHON,
-    REPO_ROOT,
     DesktopEnvBridge,
     DesktopEnvCallFailed,
     DesktopEnvFileNotFound,
@@ -29,6 +25,7 @@ from tasks.osworld.desktop_env_bridge import (
 )
 from tasks.osworld.errors import Unsupported
 from tests.conftest import require
+from tests.fixtures.vm import vm_server
 
 
 def fake_python(tmp_path: Path, body: str) -> Path:
@@ -107,31 +104,12 @@ def test_the_rule_getter_needs_no_vm(bridge: DesktopEnvBridge, tmp_path: Path) -
     assert bridge.getter("rule", {"rules": rules}, vm) == rules
 
 
-@contextlib.contextmanager
-def vm_server(workdir: Path) -> Iterator[int]:
-    """tasks.osworld.vm_server on a free port; yields the port. The endpoints used here (/file,
-    /execute, /setup/execute, /setup/upload) never touch X, so the display is only a name."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tasks.osworld.vm_server", "--port", "0", "--display", ":0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=workdir,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        assert line.startswith("vm_server listening on http://127.0.0.1:"), (line, process.poll())
-        yield int(line.rsplit(":", 1)[1])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def vm_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    with vm_server(tmp_path_factory.mktemp("vm")) as port:
-        yield port
+    # The endpoints used here (/file, /execute, /setup/execute, /setup/upload) never touch X, so the
+    # display is only a name; relative paths land in the server's own folder.
+    with vm_server(":0", cwd=tmp_path_factory.mktemp("vm")) as (url, _):
+        yield int(url.rsplit(":", 1)[1])
 
 
 def test_vm_file_and_command_getters_against_a_vm_server(

@@ -101,11 +101,11 @@ class VmSeat:
     def address(self, cache_dir: Path) -> VmAddress:
         """The VM as OSWorld's getters and setup controller address it; their files go to `cache_dir`."""
         parts = urlsplit(self.url)
-        width, height = self.environment().geometry.width, self.environment().geometry.height
+        geometry = self.environment().geometry
         return VmAddress(
             ip=parts.hostname or "localhost", server_port=parts.port or 5000,
             chromium_port=self.chromium_port, vlc_port=self.vlc_port, cache_dir=cache_dir,
-            screen_width=width, screen_height=height,
+            screen_width=geometry.width, screen_height=geometry.height,
         )  # fmt: skip
 
     def work_paths(self, name: str) -> dict[str, str]:
